@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto'
+import cookie from '@fastify/cookie'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { DestinationStream } from 'pino'
+import { type Clock, systemClock } from './clock.ts'
+import type { Config } from './config.ts'
+import storePlugin from './db/plugin.ts'
+import type { Store } from './db/schema.ts'
+import healthRoutes from './health/routes.ts'
+import { setSecurityHeaders } from './http/headers.ts'
+import { registerJsonBody } from './http/json-body.ts'
+import { registerOpenApi } from './http/openapi.ts'
+import { frameworkErrors, registerProblems } from './http/problems.ts'
+import { RequestLog } from './http/request-log.ts'
+import { enforceTimeouts } from './http/timeouts.ts'
+import { validatorCompiler } from './http/validation.ts'
+import metricsPlugin from './metrics/plugin.ts'
+import type { Hasher } from './passwords/hasher.ts'
+import passwordsPlugin from './passwords/plugin.ts'
+import sessionsPlugin from './sessions/plugin.ts'
+import sessionRoutes from './sessions/routes.ts'
+import throttlePlugin from './throttle/plugin.ts'
+import { HSTS, tlsPolicy } from './tls/policy.ts'
+import tokensPlugin from './tokens/plugin.ts'
+import tokenRoutes from './tokens/routes.ts'
+import directoryRoutes from './users/directory-routes.ts'
+import usersPlugin from './users/plugin.ts'
+import userRoutes from './users/routes.ts'
+import { registerPages } from './web/plugin.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    clock: Clock
+  }
+}
+
+export interface AppOptions {
+  config: Config
+  clock?: Clock
+  /** An open store to use instead of opening `config.databaseUrl` (the caller closes it). */
+  store?: Store
+  /** A hasher to use instead of one built from config (tests count its calls). */
+  hasher?: Hasher
+  /** Where log lines go (default stdout); tests capture them here. */
+  logStream?: DestinationStream
+  /**
+   * Key and certificate to serve HTTPS (HTTP/2 with HTTP/1.1 by ALPN, Mozilla intermediate TLS)
+   * instead of plain HTTP. Routes and plugins do not care which.
+   */
+  tls?: { key: string; cert: string }
+}
+
+export const BODY_LIMIT = 16 * 1024
+
+// Never log secrets, even by accident (Fastify's request serializer logs no bodies; this is the net).
+// Exact paths, no wildcards: wildcard redaction costs on every log line, and bodies are never
+// logged in the first place.
+const SECRETS = ['password', 'current_password', 'new_password', 'refresh_token', 'access_token']
+const redact = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  ...SECRETS,
+  ...SECRETS.map((key) => `body.${key}`),
+  'password_hash',
+  'passwordHash',
+]
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The caller's X-Request-Id when it is a sane token (it goes into every log line), else new. */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+function httpsOptions(
+  tls: { key: string; cert: string },
+  timeouts: Config['timeouts'],
+): FastifyServerOptions {
+  // Fastify's types pick the server flavour from these literals; the instance API is the same.
+  return {
+    http2: true,
+    // A connection that never finishes its TLS handshake is dropped like slow headers.
+    https: { allowHTTP1: true, ...tlsPolicy, ...tls, handshakeTimeout: timeouts.headersMs },
+    http2SessionTimeout: timeouts.keepAliveMs,
+  } as FastifyServerOptions
+}
+
+/** Builds the whole service as a Fastify instance. It never listens: main.ts or a test does. */
+export function buildApp(options: AppOptions) {
+  const { config } = options
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: redact, censor: '[redacted]' },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    logController: new RequestLog(),
+    bodyLimit: BODY_LIMIT,
+    // Long ids reach the handler, which answers them like any other unknown id.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+    frameworkErrors,
+    // Behind nginx the request id is nginx's (X-Request-Id), so both logs share it.
+    genReqId: requestId,
+    // X-Forwarded-* only from the configured proxies: a direct client cannot choose its address.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    // Fastify's requestTimeout is 0 (none) by default: a slow client could hold a socket forever.
+    requestTimeout: config.timeouts.requestMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+    ...(options.tls ? httpsOptions(options.tls, config.timeouts) : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  enforceTimeouts(app.server, config.timeouts, Boolean(options.tls))
+  app.setValidatorCompiler(validatorCompiler)
+  registerJsonBody(app)
+  registerProblems(app)
+
+  app.register(
+    fp(
+      async (core) => {
+        core.decorate('config', config)
+        core.decorate('clock', options.clock ?? systemClock)
+      },
+      { name: 'core' },
+    ),
+  )
+  app.register(cookie)
+  app.register(metricsPlugin)
+  app.register(storePlugin, { store: options.store })
+  app.register(passwordsPlugin, { hasher: options.hasher })
+  app.register(throttlePlugin)
+  app.register(tokensPlugin)
+  app.register(usersPlugin)
+  app.register(sessionsPlugin)
+
+  // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
+  // clients let go and the shutdown does not wait for their idle timeouts.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', async (request, reply) => {
+    if (closing && request.raw.httpVersionMajor === 1) reply.header('connection', 'close')
+    setSecurityHeaders(reply)
+    reply.header('x-request-id', request.id)
+    if (options.tls) reply.header('strict-transport-security', HSTS)
+  })
+
+  // OpenAPI first: it records the routes registered after it.
+  app.register(registerOpenApi)
+  app.register(healthRoutes)
+  app.register(tokenRoutes)
+  app.register(userRoutes)
+  app.register(directoryRoutes)
+  app.register(sessionRoutes)
+  app.register(registerPages)
+  return app
+}
+
+export type App = ReturnType<typeof buildApp>

@@ -1,0 +1,44 @@
+import { createInterface } from 'node:readline/promises'
+
+/** A secret from a pipe (first line), or typed at a terminal without echo. */
+export async function readSecret(prompt: string): Promise<string> {
+  const input = process.stdin
+  if (!input.isTTY) {
+    const rl = createInterface({ input, terminal: false })
+    for await (const line of rl) {
+      rl.close()
+      return line
+    }
+    return ''
+  }
+  process.stderr.write(prompt)
+  input.setRawMode(true)
+  input.resume()
+  input.setEncoding('utf8')
+  return new Promise((resolve, reject) => {
+    let secret = ''
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n') {
+          done()
+          resolve(secret)
+          return
+        }
+        if (char === '\u0003') {
+          done()
+          reject(new Error('cancelled'))
+          return
+        }
+        if (char === '\u007f' || char === '\b') secret = [...secret].slice(0, -1).join('')
+        else secret += char
+      }
+    }
+    const done = () => {
+      input.off('data', onData)
+      input.setRawMode(false)
+      input.pause()
+      process.stderr.write('\n')
+    }
+    input.on('data', onData)
+  })
+}

@@ -1,0 +1,57 @@
+import type { ColumnType, Kysely } from 'kysely'
+
+/** PostgreSQL gives back Date for timestamptz, SQLite the ISO text we stored; we always write ISO text. */
+export type Timestamp = ColumnType<Date | string, string, string>
+export type NullableTimestamp = ColumnType<Date | string | null, string | null, string | null>
+
+export interface UsersTable {
+  id: string
+  login: string
+  login_key: string
+  password_hash: string
+  role: 'user' | 'admin'
+  registered_at: Timestamp
+  password_changed_at: Timestamp
+}
+
+export interface RefreshTokensTable {
+  id: string
+  family_id: string
+  user_id: string
+  token_hash: string
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface SigningKeysTable {
+  kid: string
+  generation: number
+  public_jwk: string
+  private_jwk: string | null
+  created_at: Timestamp
+  retired_at: NullableTimestamp
+}
+
+export interface Database {
+  users: UsersTable
+  refresh_tokens: RefreshTokensTable
+  signing_keys: SigningKeysTable
+}
+
+export type Dialect = 'sqlite' | 'postgres'
+export type Db = Kysely<Database>
+
+/** A database handle that knows which dialect it speaks, for the few places SQL must differ. */
+export interface Store {
+  db: Db
+  dialect: Dialect
+  destroy(): Promise<void>
+  /** PostgreSQL only: the pool's connections and the clients waiting for one. */
+  poolStats?(): { total: number; idle: number; waiting: number }
+}
+
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value)
+}

@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
+import {
+  type DialectAdapter,
+  type Kysely,
+  SqliteAdapter,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+} from 'kysely'
+import { lru } from '../lru.ts'
+
+/** `sqlite:./data/x.db`, `sqlite:/abs/x.db`, `sqlite:///abs/x.db` or `sqlite::memory:` → a path. */
+export function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length)
+  if (rest === ':memory:') return rest
+  return resolve(rest.startsWith('///') ? rest.slice(2) : rest)
+}
+
+const STATEMENT_CACHE = 256
+const BUSY_TIMEOUT_MS = 5000
+const SQLITE_BUSY = 5
+
+/**
+ * Two processes opening a new file at once both switch it to WAL, and SQLite answers one of them
+ * "database is locked" at once instead of calling the busy handler: that one tries again, within
+ * the busy timeout. Only at start-up, so a synchronous pause is fine.
+ */
+function switchToWal(database: DatabaseSync): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (let attempt = 1; ; attempt++) {
+    try {
+      database.exec('PRAGMA journal_mode = WAL;')
+      return
+    } catch (error) {
+      // errcode is the extended code (SQLITE_BUSY_RECOVERY, …): its low byte is the primary one.
+      const busy = ((error as { errcode?: number }).errcode ?? 0) % 256 === SQLITE_BUSY
+      if (!busy || Date.now() >= deadline) throw error
+      Atomics.wait(pause, 0, 0, Math.min(10 * attempt, 100))
+    }
+  }
+}
+
+/**
+ * Opens a node:sqlite database for Kysely's SqliteDialect (which expects better-sqlite3's shape).
+ * WAL + synchronous=FULL: a transaction is on disk before COMMIT returns, so a 201 survives a
+ * crash or power loss; busy_timeout lets a CLI command share the file with a running service.
+ */
+export function openSqlite(url: string): SqliteDatabase {
+  const path = sqlitePath(url)
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  // The busy timeout (set by `timeout`) first: even switching to WAL waits for another's lock.
+  const database = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS })
+  switchToWal(database)
+  database.exec(`
+    PRAGMA synchronous = FULL;
+    PRAGMA foreign_keys = ON;
+  `)
+  // Kysely prepares every query afresh; SQLite's prepare is not free, so keep recent ones,
+  // wrapped once in the shape Kysely expects (better-sqlite3's).
+  const cache = lru<string, SqliteStatement>(STATEMENT_CACHE)
+  const wrap = (statement: StatementSync): SqliteStatement => {
+    const params = (p: ReadonlyArray<unknown>) => p as SQLInputValue[]
+    return {
+      reader: statement.columns().length > 0,
+      all: (p) => statement.all(...params(p)),
+      run: (p) => statement.run(...params(p)),
+      iterate: (p) => statement.iterate(...params(p)),
+    }
+  }
+  return {
+    close: () => {
+      cache.clear()
+      if (database.isOpen) database.close()
+    },
+    prepare(sql) {
+      let statement = cache.get(sql)
+      if (!statement) {
+        statement = wrap(database.prepare(sql))
+        cache.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
+
+/** Migrations take SQLite's write lock, so processes starting at once on one file wait in turn. */
+class SerialSqliteAdapter extends SqliteAdapter {
+  #locked = false
+  override async acquireMigrationLock(db: Kysely<unknown>): Promise<void> {
+    await sql`begin immediate`.execute(db)
+    this.#locked = true
+  }
+  override async releaseMigrationLock(db: Kysely<unknown>): Promise<void> {
+    // Only if acquiring worked: a failed BEGIN must surface as itself, not as "no transaction".
+    if (!this.#locked) return
+    this.#locked = false
+    await sql`commit`.execute(db)
+  }
+}
+
+export class SerialSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new SerialSqliteAdapter()
+  }
+}

@@ -1,0 +1,81 @@
+// The one error catalogue. Codes are the contract clients branch on; titles are for humans.
+export const catalogue = {
+  bad_request: { status: 400, title: 'The request is malformed' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_credentials: { status: 401, title: 'Invalid login or password' },
+  invalid_token: { status: 401, title: 'The access token is missing, invalid or expired' },
+  invalid_refresh_token: { status: 401, title: 'The refresh token is invalid, spent or expired' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  login_taken: { status: 409, title: 'This login is already taken' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  validation_failed: { status: 422, title: 'The request is not valid' },
+  password_policy: { status: 422, title: 'The password does not meet the password policy' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'The service is temporarily unavailable' },
+  overloaded: { status: 503, title: 'The service is overloaded' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ErrorCode = keyof typeof catalogue
+
+export interface FieldError {
+  field: string
+  code: string
+  message: string
+  /** The bound a too_short, too_long or out_of_range value missed, for clients' own words. */
+  limit?: number
+}
+
+export interface ProblemOptions {
+  detail?: string
+  errors?: FieldError[]
+  headers?: Record<string, string>
+  cause?: unknown
+}
+
+/** An error the client is meant to see, in the shape of the catalogue. */
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly detail: string | undefined
+  readonly errors: FieldError[] | undefined
+  readonly headers: Record<string, string>
+
+  constructor(code: ErrorCode, options: ProblemOptions = {}) {
+    super(options.detail ?? catalogue[code].title, { cause: options.cause })
+    this.name = 'AppError'
+    this.code = code
+    this.status = catalogue[code].status
+    this.detail = options.detail
+    this.errors = options.errors
+    this.headers = options.headers ?? {}
+  }
+}
+
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail?: string
+  code: ErrorCode
+  errors?: FieldError[]
+}
+
+export function problemType(code: ErrorCode): string {
+  return `/problems/${code}`
+}
+
+export function toProblem(error: AppError): Problem {
+  const problem: Problem = {
+    type: problemType(error.code),
+    title: catalogue[error.code].title,
+    status: error.status,
+    code: error.code,
+  }
+  if (error.detail !== undefined) problem.detail = error.detail
+  if (error.errors !== undefined) problem.errors = error.errors
+  return problem
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { sql } from 'kysely'
+import Type from 'typebox'
+import { problems } from '../http/schemas.ts'
+
+const Status = Type.Object({ status: Type.Literal('ok') })
+const Readiness = Type.Object({
+  // degraded: serving, but Redis is away, so throttling limits are held per instance.
+  status: Type.Enum(['ok', 'degraded', 'unavailable']),
+  checks: Type.Object({
+    database: Type.Enum(['ok', 'down']),
+    // down: the current signing key does not open with SIGNING_KEY_SECRET (no logins here).
+    signing_key: Type.Enum(['ok', 'down']),
+    redis: Type.Optional(Type.Enum(['ok', 'down'])),
+  }),
+})
+
+const DATABASE_CHECK_MS = 2000
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/health/live',
+    { schema: { summary: 'Liveness', tags: ['health'], response: { 200: Status, ...problems() } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  )
+
+  app.get(
+    '/health/ready',
+    {
+      schema: {
+        summary: 'Readiness: the database, the signing key (and Redis when configured)',
+        tags: ['health'],
+        response: { ...problems(), 200: Readiness, 503: Readiness },
+      },
+    },
+    async (request, reply) => {
+      let database: 'ok' | 'down' = 'ok'
+      try {
+        await Promise.race([
+          sql`select 1`.execute(app.store.db),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
+          ),
+        ])
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness: database check failed')
+        database = 'down'
+      }
+      const signingKey = app.keys.canSign() ? 'ok' : 'down'
+      if (signingKey === 'down') {
+        request.log.error('readiness: the signing key does not open with SIGNING_KEY_SECRET')
+      }
+      const shared = await app.sharedState.status()
+      const checks = {
+        database,
+        signing_key: signingKey,
+        ...(shared === 'not_configured' ? {} : { redis: shared }),
+      } as const
+      // Without the database, or a key to sign with, logins fail here: out of rotation. Without
+      // Redis it still serves correctly (limits per instance): it stays in, "degraded".
+      const down = database === 'down' || signingKey === 'down'
+      const status = down ? 'unavailable' : shared === 'down' ? 'degraded' : 'ok'
+      return reply.code(down ? 503 : 200).send({ status, checks })
+    },
+  )
+}
+
+export default routes

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { problems } from '../http/schemas.ts'
+
+// An allow-list of public members: a private `d` can never be served, whatever the store holds.
+const PublicJwk = Type.Object({
+  kty: Type.String(),
+  crv: Type.String(),
+  x: Type.String(),
+  kid: Type.String(),
+  alg: Type.String(),
+  use: Type.String(),
+})
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      schema: {
+        summary: 'The public keys that verify access tokens (JWKS)',
+        tags: ['keys'],
+        response: { 200: Type.Object({ keys: Type.Array(PublicJwk) }), ...problems() },
+      },
+    },
+    async (_request, reply) => {
+      // Short enough that a rotated-in key is seen well before the old one is withdrawn.
+      reply.header('cache-control', 'public, max-age=300')
+      return app.keys.jwks()
+    },
+  )
+}
+
+export default routes

@@ -1,0 +1,528 @@
+import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import type { LightMyRequestResponse } from 'fastify'
+import type { App } from '../../src/app.ts'
+import { countingHasher, makeApp, PASSWORD } from '../helpers.ts'
+import {
+  type Account,
+  Accounts,
+  assertProblemAnswer,
+  assertRefused,
+  assertSameStore,
+  assertSessionCreated,
+  assertUserCreated,
+  bodyClass,
+  counts,
+  deepText,
+  exactStrings,
+  hugeText,
+  invalidUtf8,
+  isUtf8,
+  jsonContentType,
+  LIMIT,
+  nastyChar,
+  nastyString,
+  otherContentType,
+  type Req,
+  type StoreSnapshot,
+  send,
+  shapedBody,
+  show,
+  snapshot,
+  spliceBytes,
+  strongPassword,
+  tree,
+  treeText,
+  validLogin,
+} from './fuzz.ts'
+
+// Property-based tests of the request bodies of every endpoint that reads one (SQLite).
+
+interface Endpoint {
+  method: 'POST' | 'PUT' | 'DELETE'
+  url: string
+  fields: string[]
+  /** Sent with alice's access token. */
+  auth?: boolean
+}
+
+const REGISTER: Endpoint = { method: 'POST', url: '/user/', fields: ['login', 'password'] }
+const LOGIN: Endpoint = { method: 'POST', url: '/session/', fields: ['login', 'password'] }
+const REFRESH: Endpoint = { method: 'POST', url: '/session/refresh', fields: ['refresh_token'] }
+const LOGOUT: Endpoint = { method: 'DELETE', url: '/session/', fields: ['refresh_token'] }
+const CHANGE_PASSWORD: Endpoint = {
+  method: 'PUT',
+  url: '/user/me/password',
+  fields: ['current_password', 'new_password'],
+  auth: true,
+}
+const BODY_ENDPOINTS = [REGISTER, LOGIN, REFRESH, LOGOUT, CHANGE_PASSWORD]
+
+/** Schema bounds of each field, in code points (Ajv's count): src/http/schemas.ts. */
+const MAX_LENGTH: Record<string, number> = {
+  login: 1024,
+  password: 4096,
+  current_password: 4096,
+  new_password: 4096,
+  refresh_token: 1024,
+}
+
+/** The parsed body is exactly the endpoint's fields, as strings within the schema's bounds. */
+function wellShaped(value: unknown, endpoint: Endpoint): Record<string, string> | undefined {
+  const fields = exactStrings(value, endpoint.fields)
+  if (!fields) return undefined
+  const ok = endpoint.fields.every((f) => {
+    const n = [...(fields[f] as string)].length
+    return n >= 1 && n <= (MAX_LENGTH[f] as number)
+  })
+  return ok ? fields : undefined
+}
+
+type Tag = 'valid-registration' | undefined
+
+interface BodyCase {
+  endpoint: Endpoint
+  contentType: string | undefined
+  /** undefined: no body at all. */
+  bytes: Buffer | undefined
+  /** What the generator knows about an undamaged body. */
+  tag: Tag
+}
+
+function request(c: BodyCase, alice: Account): Req {
+  const headers: Record<string, string> = {}
+  if (c.contentType !== undefined) headers['content-type'] = c.contentType
+  if (c.endpoint.auth) headers.authorization = `Bearer ${alice.accessToken}`
+  return {
+    method: c.endpoint.method,
+    url: c.endpoint.url,
+    headers,
+    ...(c.bytes === undefined ? {} : { payload: c.bytes }),
+  }
+}
+
+const isJsonType = (contentType: string | undefined) =>
+  contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType)
+
+/**
+ * The answer the issue asks for, given the body: an exact status and code for every refusal the
+ * body alone decides, and for a well-shaped body the outcomes its endpoint documents.
+ */
+function judge(
+  c: BodyCase,
+  res: LightMyRequestResponse,
+  before: StoreSnapshot,
+  after: StoreSnapshot,
+  accounts: Accounts,
+  what: string,
+) {
+  const { endpoint } = c
+  const refused = (status: number, code: string) => {
+    assertRefused(res, endpoint.method, status, code, what)
+    assertSameStore(before, after, what)
+  }
+  if (c.contentType === undefined && (c.bytes === undefined || c.bytes.length === 0)) {
+    // No body and no type: nothing to parse, and the schema wants an object.
+    return refused(422, 'validation_failed')
+  }
+  if (!isJsonType(c.contentType)) return refused(415, 'unsupported_media_type')
+  // A JSON content type and no body at all is an empty JSON body.
+  if (c.bytes === undefined) return refused(400, 'malformed_json')
+  const parsed = bodyClass(c.bytes)
+  if (parsed.kind === 'too_large') return refused(413, 'payload_too_large')
+  if (parsed.kind === 'malformed') return refused(400, 'malformed_json')
+  const fields = wellShaped(parsed.value, endpoint)
+  if (!fields) {
+    // Registration names every broken rule: a policy-only failure is password_policy.
+    if (endpoint === REGISTER && res.statusCode === 422) {
+      const code = assertProblemAnswer(res, endpoint.method, what)
+      assert.ok(['validation_failed', 'password_policy'].includes(code), what)
+      return assertSameStore(before, after, what)
+    }
+    return refused(422, 'validation_failed')
+  }
+  const status = res.statusCode
+  const allowed: Record<string, number[]> = {
+    'POST /user/': [201, 409, 422],
+    'POST /session/': [200, 401, 429],
+    'POST /session/refresh': [401],
+    'DELETE /session/': [204],
+    // The current password is never alice's: a wrong one is 401 (or 429 after a few).
+    'PUT /user/me/password': [401, 429],
+  }
+  const key = `${endpoint.method} ${endpoint.url}`
+  assert.ok(
+    allowed[key]?.includes(status),
+    `${status} not in ${allowed[key]}: ${what} → ${res.body}`,
+  )
+  if (endpoint === REGISTER && c.tag === 'valid-registration') {
+    assert.ok([201, 409].includes(status), `a valid registration → ${status}: ${what} ${res.body}`)
+  }
+  if (endpoint === LOGIN) {
+    // The login is matched after NFKC and case folding (ａｌｉｃｅ is alice).
+    const own =
+      fields.login?.normalize('NFKC').toLowerCase() === 'alice' && fields.password === PASSWORD
+    if (own) assert.ok([200, 429].includes(status), `alice's login → ${status}: ${what}`)
+    if (status === 200) {
+      assert.ok(own, `a login without alice's credentials → 200: ${what}`)
+      return assertSessionCreated(before, after, res, accounts.alice.id, what)
+    }
+  }
+  if (status === 201) return assertUserCreated(before, after, res, fields.login, what)
+  if (status === 204) {
+    assert.equal(res.body, '', what)
+    return assertSameStore(before, after, what)
+  }
+  const code = assertProblemAnswer(res, endpoint.method, what)
+  const codes: Record<number, string[]> = {
+    401: [endpoint === REFRESH ? 'invalid_refresh_token' : 'invalid_credentials'],
+    409: ['login_taken'],
+    422: ['validation_failed', 'password_policy'],
+    429: ['rate_limited'],
+  }
+  assert.ok(codes[status]?.includes(code), `${code}: ${what}`)
+  assertSameStore(before, after, what)
+}
+
+// --- generators ----------------------------------------------------------------------------------
+
+const validRegistration = fc
+  .tuple(validLogin, strongPassword)
+  .map(([login, password]) => JSON.stringify({ login, password }))
+
+const ownCredentials = fc
+  .constantFrom('alice', 'ALICE', 'Alice', 'ａｌｉｃｅ')
+  .map((login) => JSON.stringify({ login, password: PASSWORD }))
+
+function bodyText(endpoint: Endpoint): fc.Arbitrary<{ text: string; tag: Tag }> {
+  const untagged = (arb: fc.Arbitrary<string>) =>
+    arb.map((text): { text: string; tag: Tag } => ({ text, tag: undefined }))
+  const choices = [
+    { arbitrary: untagged(tree.map(treeText)), weight: 3 },
+    { arbitrary: untagged(shapedBody(endpoint.fields)), weight: 5 },
+    { arbitrary: untagged(deepText), weight: 1 },
+    { arbitrary: untagged(hugeText), weight: 1 },
+    { arbitrary: untagged(fc.string({ unit: 'binary', maxLength: 30 })), weight: 1 },
+  ]
+  if (endpoint === REGISTER) {
+    choices.push({
+      arbitrary: validRegistration.map((text) => ({ text, tag: 'valid-registration' as Tag })),
+      weight: 3,
+    })
+    // One half valid: the other half's rules (password policy, login syntax) decide.
+    choices.push({
+      arbitrary: untagged(
+        fc
+          .oneof(
+            fc.record({ login: validLogin, password: nastyString(300) }),
+            fc.record({ login: nastyString(80), password: strongPassword }),
+          )
+          .map((body) => JSON.stringify(body)),
+      ),
+      weight: 2,
+    })
+  }
+  if (endpoint === LOGIN) {
+    choices.push({ arbitrary: untagged(ownCredentials), weight: 1 })
+  }
+  return fc.oneof(...choices)
+}
+
+/** Byte-level damage: invalid UTF-8, a raw control character, truncation, a BOM, padding. */
+const damage = fc.oneof(
+  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), invalidUtf8).map(
+    ([at, bytes]) =>
+      (b: Buffer) =>
+        spliceBytes(b, at, bytes),
+  ),
+  fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), nastyChar).map(
+    ([at, ch]) =>
+      (b: Buffer) =>
+        spliceBytes(b, at, [...Buffer.from(ch)]),
+  ),
+  fc.double({ min: 0, max: 1, noNaN: true }).map((at) => (b: Buffer) => {
+    return b.subarray(0, Math.floor(at * b.length))
+  }),
+  fc.constant((b: Buffer) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), b])),
+  fc.constantFrom(' ', '\n\t ', '\r\n').map((ws) => (b: Buffer) => {
+    return Buffer.concat([Buffer.from(ws), b, Buffer.from(ws)])
+  }),
+)
+
+function bodyCase(endpoint: Endpoint): fc.Arbitrary<BodyCase> {
+  return fc
+    .record({
+      body: bodyText(endpoint),
+      // Undamaged four times out of five.
+      damage: fc.oneof(
+        { arbitrary: fc.constant(undefined), weight: 4 },
+        { arbitrary: damage, weight: 1 },
+      ),
+      contentType: fc.oneof(
+        { arbitrary: jsonContentType, weight: 8 },
+        { arbitrary: otherContentType, weight: 1 },
+      ),
+      // Now and then no body at all, with or without a content type.
+      absent: fc.integer({ min: 0, max: 39 }).map((n) => n === 0),
+    })
+    .map(({ body, damage: hurt, contentType, absent }): BodyCase => {
+      const clean = Buffer.from(body.text)
+      const bytes = hurt ? hurt(clean) : clean
+      const unchanged = bytes.equals(clean)
+      return {
+        endpoint,
+        contentType,
+        bytes: absent ? undefined : bytes,
+        tag: unchanged && !absent && isJsonType(contentType) ? body.tag : undefined,
+      }
+    })
+}
+
+const anyBodyCase = fc.constantFrom(...BODY_ENDPOINTS).chain(bodyCase)
+
+async function run(app: App, accounts: Accounts, c: BodyCase) {
+  const req = request(c, accounts.alice)
+  const what = show(req)
+  const before = await snapshot(app)
+  const res = await send(app, req)
+  const after = await snapshot(app)
+  judge(c, res, before, after, accounts, what)
+}
+
+// --- the properties --------------------------------------------------------------------------------
+
+describe('fuzzing request bodies (sqlite)', () => {
+  test('any body on any endpoint: the documented answer, a 4xx problem otherwise, never a 5xx; refusals change nothing', async (t) => {
+    const { app } = await makeApp(t)
+    const accounts = await new Accounts(app).init()
+    await fc.assert(
+      fc.asyncProperty(anyBodyCase, (c) => run(app, accounts, c)),
+      { numRuns: 2000 },
+    )
+  })
+
+  test('invalid UTF-8, lone surrogates, NUL and control characters in a login or password never create a user or a session', async (t) => {
+    const { app } = await makeApp(t)
+    await new Accounts(app).init()
+    const flaw = fc.oneof(
+      fc.record({ kind: fc.constant('bytes' as const), bytes: invalidUtf8 }),
+      fc.record({
+        kind: fc.constant('escape' as const),
+        text: fc.constantFrom(
+          '\\ud800',
+          '\\udfff',
+          '\\udc00\\ud800',
+          '\\u0000',
+          '\\u0007',
+          '\\u001f',
+          '\\u007f',
+          '\\u0085',
+        ),
+      }),
+      fc.record({
+        kind: fc.constant('raw' as const),
+        text: fc.constantFrom('\u0000', '\u0001', '\n', '\t', '\u001f'),
+      }),
+    )
+    const flawed = fc.record({
+      endpoint: fc.constantFrom(REGISTER, LOGIN),
+      login: validLogin,
+      password: strongPassword,
+      field: fc.constantFrom('login', 'password'),
+      at: fc.double({ min: 0, max: 1, noNaN: true }),
+      flaw,
+    })
+    await fc.assert(
+      fc.asyncProperty(flawed, async (f) => {
+        const values = { login: f.login, password: f.password }
+        const value = values[f.field as 'login' | 'password']
+        const i = Math.floor(f.at * value.length)
+        // The flaw goes inside the JSON string of the field, between two of its characters.
+        const mark = '\u{10FFFF}'
+        values[f.field as 'login' | 'password'] = `${value.slice(0, i)}${mark}${value.slice(i)}`
+        const [head, tail] = JSON.stringify(values).split(mark) as [string, string]
+        const middle =
+          f.flaw.kind === 'bytes' ? Buffer.from(f.flaw.bytes) : Buffer.from(f.flaw.text)
+        const payload = Buffer.concat([Buffer.from(head), middle, Buffer.from(tail)])
+        const req: Req = {
+          method: 'POST',
+          url: f.endpoint.url,
+          headers: { 'content-type': 'application/json' },
+          payload,
+        }
+        const what = show(req)
+        const before = await snapshot(app)
+        const res = await send(app, req)
+        const after = await snapshot(app)
+        if (f.flaw.kind === 'escape') {
+          // Valid JSON whose string is not a valid login or password.
+          assert.ok(isUtf8(payload))
+          const expected = f.endpoint === REGISTER ? [422] : [401, 429]
+          assert.ok(expected.includes(res.statusCode), `${what} → ${res.statusCode} ${res.body}`)
+          assertProblemAnswer(res, 'POST', what)
+        } else {
+          assertRefused(res, 'POST', 400, 'malformed_json', what)
+        }
+        assertSameStore(before, after, what)
+      }),
+      { numRuns: 500 },
+    )
+    // The flawed logins were never registered under their clean spelling either.
+    assert.equal((await snapshot(app)).users.length, 2, 'only alice and root exist')
+  })
+
+  test('a valid login and a strong password register (201); the same login again is 409', async (t) => {
+    const { app } = await makeApp(t)
+    await fc.assert(
+      fc.asyncProperty(validLogin, strongPassword, async (login, password) => {
+        const req: Req = {
+          method: 'POST',
+          url: '/user/',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ login, password }),
+        }
+        const what = show(req)
+        const taken = (await snapshot(app)).users.some((u) => u.login === login)
+        const before = await snapshot(app)
+        const res = await send(app, req)
+        const after = await snapshot(app)
+        if (taken) {
+          assertRefused(res, 'POST', 409, 'login_taken', what)
+          assertSameStore(before, after, what)
+          return
+        }
+        assert.equal(res.statusCode, 201, `${what} → ${res.statusCode} ${res.body}`)
+        assertUserCreated(before, after, res, login, what)
+        const again = await send(app, req)
+        assertRefused(again, 'POST', 409, 'login_taken', `${what} (again)`)
+        assertSameStore(after, await snapshot(app), `${what} (again)`)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('duplicate keys in a body are refused with a 4xx and create nothing', async (t) => {
+    const { app } = await makeApp(t)
+    const accounts = await new Accounts(app).init()
+    // Each body is a valid request whichever copy of the repeated key a parser keeps.
+    const duplicated = fc
+      .record({
+        endpoint: fc.constantFrom(REGISTER, LOGIN, LOGOUT),
+        logins: fc.tuple(validLogin, validLogin),
+        passwords: fc.tuple(strongPassword, strongPassword),
+        repeat: fc.constantFrom('first', 'second', 'both'),
+        order: fc.boolean(),
+        ownLogin: fc.boolean(),
+      })
+      .map((r) => {
+        const members: string[] = []
+        const member = (k: string, v: string) =>
+          members.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`)
+        if (r.endpoint === LOGOUT) {
+          member('refresh_token', `${r.logins[0]}.x`)
+          member('refresh_token', `${r.logins[1]}.y`)
+        } else {
+          const [k1, k2] = r.endpoint.fields as [string, string]
+          const login2 = r.endpoint === LOGIN && r.ownLogin ? 'alice' : r.logins[1]
+          const password2 = r.endpoint === LOGIN && r.ownLogin ? PASSWORD : r.passwords[1]
+          const pairs: Array<[string, string]> = [
+            [k1, r.logins[0]],
+            [k2, r.passwords[0]],
+          ]
+          if (r.repeat !== 'second') pairs.push([k1, login2])
+          if (r.repeat !== 'first') pairs.push([k2, password2])
+          if (r.order) pairs.reverse()
+          for (const [k, v] of pairs) member(k, v)
+        }
+        return { endpoint: r.endpoint, text: `{${members.join(',')}}` }
+      })
+    await fc.assert(
+      fc.asyncProperty(duplicated, async ({ endpoint, text }) => {
+        const req: Req = {
+          method: endpoint.method,
+          url: endpoint.url,
+          headers: { 'content-type': 'application/json' },
+          payload: text,
+        }
+        const what = show(req)
+        const before = await snapshot(app)
+        const res = await send(app, req)
+        const after = await snapshot(app)
+        assertProblemAnswer(res, endpoint.method, `a body with a duplicate key: ${what}`)
+        assertSameStore(before, after, what)
+      }),
+      { numRuns: 100 },
+    )
+    const users = (await snapshot(app)).users.map((u) => [u.login, u.id]).sort()
+    assert.deepEqual(
+      users,
+      [
+        ['alice', accounts.alice.id],
+        ['root', accounts.root.id],
+      ],
+      'only alice and root exist',
+    )
+  })
+
+  test('a body over 16 KiB (up to a 1 MiB password) is 413 before any hashing', async (t) => {
+    const counting = await countingHasher()
+    const { app } = await makeApp(t, { hasher: counting.hasher })
+    const accounts = await new Accounts(app).init()
+    const oversized = fc.record({
+      endpoint: fc.constantFrom(REGISTER, LOGIN, CHANGE_PASSWORD),
+      size: fc.integer({ min: LIMIT + 1, max: 1024 * 1024 }),
+      unit: fc.constantFrom('p', 'é', '😀', ' '),
+      framing: fc.constantFrom('content-length', 'stream'),
+    })
+    type Oversized = typeof oversized extends fc.Arbitrary<infer R> ? R : never
+    const examples: Array<[Oversized]> = [
+      [{ endpoint: REGISTER, size: 1024 * 1024, unit: 'p', framing: 'content-length' }],
+      [{ endpoint: LOGIN, size: 1024 * 1024, unit: 'p', framing: 'stream' }],
+      [{ endpoint: CHANGE_PASSWORD, size: 1024 * 1024, unit: 'p', framing: 'content-length' }],
+      [{ endpoint: REGISTER, size: LIMIT + 1, unit: 'p', framing: 'content-length' }],
+    ]
+    await fc.assert(
+      fc.asyncProperty(oversized, async ({ endpoint, size, unit, framing }) => {
+        const [first, second] = endpoint.fields as [string, string]
+        const skeleton = Buffer.byteLength(JSON.stringify({ [first]: 'alice', [second]: '' }))
+        const password = unit.repeat(Math.ceil((size - skeleton) / Buffer.byteLength(unit)))
+        const bytes = Buffer.from(JSON.stringify({ [first]: 'alice', [second]: password }))
+        assert.ok(bytes.length > LIMIT)
+        counting.reset()
+        const before = await snapshot(app)
+        const headers: Record<string, string> = { 'content-type': 'application/json' }
+        if (endpoint.auth) headers.authorization = `Bearer ${accounts.alice.accessToken}`
+        const req: Req = {
+          method: endpoint.method,
+          url: endpoint.url,
+          headers,
+          payload: framing === 'stream' ? Readable.from([bytes]) : bytes,
+        }
+        const what = `${endpoint.method} ${endpoint.url} with a ${bytes.length}-byte body (${framing})`
+        const res = await send(app, req)
+        assertRefused(res, endpoint.method, 413, 'payload_too_large', what)
+        assert.equal(counting.total(), 0, `${what}: hash calls ${JSON.stringify(counting.calls)}`)
+        assertSameStore(before, await snapshot(app), what)
+      }),
+      { numRuns: 60, examples },
+    )
+  })
+
+  test('the store check sees a registration (the helpers can fail)', async (t) => {
+    const { app } = await makeApp(t)
+    await new Accounts(app).init()
+    const before = await snapshot(app)
+    const res = await send(app, {
+      method: 'POST',
+      url: '/user/',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ login: 'carol1', password: 'granite lantern orchard velvet' }),
+    })
+    assert.equal(res.statusCode, 201, res.body)
+    const after = await snapshot(app)
+    assert.notEqual(counts(after), counts(before))
+    assert.throws(() => assertSameStore(before, after, 'a registration'), /row counts changed/)
+  })
+})

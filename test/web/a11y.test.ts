@@ -1,0 +1,156 @@
+// Accessibility: axe-core on every page (no serious or critical violation), and keyboard use.
+// axe is injected as a script, which the pages' CSP forbids, so these contexts bypass CSP;
+// every other test runs under the real policy.
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import type { Page } from 'playwright-core'
+import { register } from '../helpers.ts'
+import {
+  fieldError,
+  fillSignUp,
+  focused,
+  heading,
+  inTab,
+  isFocused,
+  openApp,
+  PASSWORD,
+  ROOT,
+  screenshot,
+  serve,
+  signInUi,
+  type TabOptions,
+  useBrowser,
+} from './browser.ts'
+
+const browser = useBrowser()
+
+const AXE = join(ROOT, 'node_modules/axe-core/axe.min.js')
+const AXE_OPTIONS: TabOptions = { bypassCSP: true }
+
+interface Violation {
+  id: string
+  impact: string | null
+  help: string
+  targets: string[]
+}
+
+/** Runs axe on the page as it is; returns the serious and critical violations. */
+async function axe(page: Page): Promise<Violation[]> {
+  await page.addScriptTag({ path: AXE })
+  // Page code as text: this program is type-checked without the DOM library.
+  const violations = (await page.evaluate(`(async () => {
+    const result = await window.axe.run(document)
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => JSON.stringify(n.target)),
+    }))
+  })()`)) as Violation[]
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+}
+
+test('sign-in page: no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      await openApp(tab)
+      await heading(tab.page, 'Sign in').waitFor()
+      assert.deepEqual(await axe(tab.page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('sign-up page with errors shown: no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      await openApp(tab, '#/signup')
+      await fillSignUp(tab.page, 'a b', 'kq7$vz')
+      await fieldError(tab.page.getByLabel('Login', { exact: true }))
+      await fieldError(tab.page.getByLabel('Password', { exact: true }))
+      assert.deepEqual(await axe(tab.page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('account page: no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  await register(web.app, 'lena')
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      await signInUi(tab, 'lena')
+      assert.deepEqual(await axe(tab.page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('admin user list (with a delete confirmation open): no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  await web.app.users.register('root', PASSWORD, 'admin')
+  for (const name of ['mia', 'ned', 'oly']) await register(web.app, name)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await signInUi(tab, 'root')
+      await page.getByRole('link', { name: 'Users' }).click()
+      await page.locator('tr[data-user="oly"]').waitFor()
+      assert.deepEqual(await axe(page), [])
+      await page.getByRole('button', { name: 'Delete user ned' }).click()
+      await page.getByRole('button', { name: 'Yes, delete ned' }).waitFor()
+      assert.deepEqual(await axe(page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('keyboard only: skip link, sign in with Enter, every control reachable with Tab', async (t) => {
+  const web = await serve(t)
+  await register(web.app, 'pia')
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await openApp(tab)
+    await heading(page, 'Sign in').waitFor()
+    await page.keyboard.press('Tab')
+    assert.equal(await focused(page), 'a#skip')
+    await page.keyboard.press('Enter')
+    assert.equal(await focused(page), 'main#main')
+
+    // Tab from the top of the content: login, password, its show switch, the button, the links.
+    const seen: string[] = []
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab')
+      seen.push(
+        await page.evaluate(
+          "(() => { const el = document.activeElement; return el.getAttribute('name') || el.textContent.trim() })()",
+        ),
+      )
+    }
+    assert.deepEqual(seen, ['login', 'password', '', 'Sign in', 'Create one', 'API documentation'])
+
+    await page.getByLabel('Login', { exact: true }).focus()
+    await page.keyboard.type('pia')
+    await page.keyboard.press('Tab')
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press('Enter')
+    await heading(page, 'Your account').waitFor()
+    assert.equal(
+      await isFocused(heading(page, 'Your account')),
+      true,
+      'after signing in, the focus is on the new page’s heading',
+    )
+    await screenshot(page, 'account-keyboard')
+  })
+})

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { register } from '../helpers.ts'
+import {
+  fieldError,
+  fillSignIn,
+  fillSignUp,
+  heading,
+  inTab,
+  isFocused,
+  noFieldErrors,
+  openApp,
+  PASSWORD,
+  screenshot,
+  serve,
+  status,
+  useBrowser,
+} from './browser.ts'
+
+const browser = useBrowser()
+
+describe('sign up', () => {
+  test('shows the password policy before submission and a strength hint that follows the typing', async (t) => {
+    const web = await serve(t, { PASSWORD_MIN_LENGTH: '12' })
+    await inTab(browser(), web, async ({ page, ...tab }) => {
+      await openApp({ page, ...tab }, '#/signup')
+      await heading(page, 'Create an account').waitFor()
+      const password = page.getByLabel('Password', { exact: true })
+      // The rules come from GET /password-policy (12 here, not the default 15).
+      const policy = page.locator('.policy')
+      await policy.getByText('at least 12 characters').waitFor()
+      const rules = await policy.innerText()
+      assert.match(rules, /commonly used passwords/)
+      assert.match(rules, /must not contain your login/)
+      const described = (await password.getAttribute('aria-describedby')) ?? ''
+      assert.ok(described.includes(`${await password.getAttribute('id')}-policy`), described)
+      const strength = page.locator('.strength')
+      assert.match(await strength.innerText(), /only a rough hint/)
+      assert.match(await strength.innerText(), /nothing typed yet/)
+
+      await page.getByLabel('Login', { exact: true }).fill('zoe')
+      await password.fill('aaaa')
+      assert.match(await strength.innerText(), /very weak/)
+      assert.match(await policy.innerText(), /so far: 4/)
+      await password.fill('Tangerine pelican orbits 7 quiet moons!')
+      assert.match(await strength.innerText(), /strong/)
+      assert.doesNotMatch(await strength.innerText(), /weak/)
+      // Containing the login is as good as nothing.
+      await password.fill('zoe zoe zoe zoe zoe zoe zoe zoe')
+      assert.match(await strength.innerText(), /very weak/)
+      await noFieldErrors(page)
+      await screenshot(page, 'signup')
+    })
+  })
+
+  test('a weak password is refused next to the password field; then a good one signs up and in', async (t) => {
+    const web = await serve(t)
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/signup')
+      await fillSignUp(page, 'alice', 'kq7$vz')
+      const password = page.getByLabel('Password', { exact: true })
+      assert.equal(await fieldError(password), 'Too short: use at least 15 characters.')
+      // The focus goes to the field in error, and the login is fine.
+      assert.equal(await isFocused(password), true)
+      assert.equal(
+        await page.getByLabel('Login', { exact: true }).getAttribute('aria-invalid'),
+        null,
+      )
+
+      await password.fill('passwordpassword')
+      await page.getByRole('button', { name: 'Create account' }).click()
+      await page.getByText('on the list of passwords attackers try first').waitFor()
+      assert.match(await fieldError(password), /too common/)
+
+      await password.fill('alice-in-wonderland-42')
+      await page.getByRole('button', { name: 'Create account' }).click()
+      assert.equal(await fieldError(password), 'The password must not contain your login.')
+
+      await password.fill(PASSWORD)
+      await page.getByRole('button', { name: 'Create account' }).click()
+      await heading(page, 'Your account').waitFor()
+      assert.match(await status(page, /created/), /The account alice was created/)
+      assert.equal(await page.locator('[data-field="login"]').innerText(), 'alice')
+      // The focus moved to the new page's heading.
+      assert.equal(await isFocused(heading(page, 'Your account')), true)
+    })
+  })
+
+  test('several problems at once: an invalid login next to the login, a short password next to the password', async (t) => {
+    const web = await serve(t)
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/signup')
+      await fillSignUp(page, 'a b', 'short')
+      const login = page.getByLabel('Login', { exact: true })
+      const password = page.getByLabel('Password', { exact: true })
+      assert.match(await fieldError(login), /no spaces/)
+      assert.match(await fieldError(password), /at least 15 characters/)
+      await screenshot(page, 'signup-errors')
+    })
+  })
+
+  test('a taken login is shown next to the login field', async (t) => {
+    const web = await serve(t)
+    assert.equal((await register(web.app, 'bob')).statusCode, 201)
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/signup')
+      await fillSignUp(page, 'BOB', PASSWORD)
+      const login = page.getByLabel('Login', { exact: true })
+      assert.equal(await fieldError(login), 'This login is already taken. Choose another one.')
+      assert.equal(
+        await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'),
+        null,
+      )
+      assert.equal(await heading(page, 'Create an account').count(), 1)
+      // The API's refusal was the only thing the console saw.
+      assert.ok(
+        tab.refusals.some((line) => line.startsWith('/user/') && /409/.test(line)),
+        tab.refusals.join('\n'),
+      )
+    })
+  })
+
+  test('empty fields are refused without asking the service', async (t) => {
+    const web = await serve(t)
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/signup')
+      const before = tab.requests.length
+      await page.getByRole('button', { name: 'Create account' }).click()
+      assert.equal(await fieldError(page.getByLabel('Login', { exact: true })), 'Enter a login.')
+      assert.equal(
+        await fieldError(page.getByLabel('Password', { exact: true })),
+        'Enter the password.',
+      )
+      assert.deepEqual(tab.requests.slice(before), [])
+    })
+  })
+})
+
+describe('sign in', () => {
+  test('a wrong password is refused next to the password field; the right one opens the account', async (t) => {
+    const web = await serve(t)
+    assert.equal((await register(web.app, 'carol')).statusCode, 201)
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab)
+      await heading(page, 'Sign in').waitFor()
+      await screenshot(page, 'signin')
+      await fillSignIn(page, 'carol', 'not the password at all')
+      const password = page.getByLabel('Password', { exact: true })
+      assert.equal(await fieldError(password), 'Wrong login or password.')
+      await screenshot(page, 'signin-error')
+
+      await password.fill(PASSWORD)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await heading(page, 'Your account').waitFor()
+      assert.equal(await status(page, /signed in/), 'You are signed in as carol.')
+      assert.equal(page.url(), `${web.origin}/#/account`)
+    })
+  })
+
+  test('an unknown login gets the same words as a wrong password', async (t) => {
+    const web = await serve(t)
+    await inTab(browser(), web, async (tab) => {
+      await openApp(tab, '#/signin')
+      await fillSignIn(tab.page, 'nobody-here', PASSWORD)
+      assert.equal(
+        await fieldError(tab.page.getByLabel('Password', { exact: true })),
+        'Wrong login or password.',
+      )
+    })
+  })
+
+  test('the account and users routes send a visitor without a session to sign in', async (t) => {
+    const web = await serve(t)
+    await inTab(browser(), web, async (tab) => {
+      for (const route of ['#/account', '#/users']) {
+        await openApp(tab, route)
+        await heading(tab.page, 'Sign in').waitFor()
+        assert.equal(tab.page.url(), `${web.origin}/#/signin`)
+      }
+      // Keyboard: from the sign-in link to the sign-up page and back.
+      await tab.page.getByRole('link', { name: 'Create one' }).focus()
+      await tab.page.keyboard.press('Enter')
+      await heading(tab.page, 'Create an account').waitFor()
+      assert.equal(await isFocused(heading(tab.page, 'Create an account')), true)
+    })
+  })
+})

@@ -1,0 +1,164 @@
+// Every error the API can give has plain words in every language of the pages: checked against
+// the service's own catalogue, password policy and login rules (no browser needed).
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { catalogue } from '../../src/errors.ts'
+import { createPasswordPolicy } from '../../src/passwords/policy.ts'
+import { checkLogin } from '../../src/users/login.ts'
+import { ROOT } from './browser.ts'
+
+type Message = string | Record<string, string>
+type Catalogue = Record<string, Message>
+interface Problems {
+  fieldErrorKey(field: string, code: string): string
+  problemKey(code: string, context?: { credentials?: string; retryAfter?: number }): string
+  problemField(code: string, credentialsField: string): string | undefined
+}
+
+// The pages' modules are plain browser ES modules: imported by URL, as the browser does.
+const load = async <T>(path: string): Promise<T> =>
+  (await import(pathToFileURL(join(ROOT, 'web/assets', path)).href)) as T
+const en = (await load<{ default: Catalogue }>('messages/en.js')).default
+const ru = (await load<{ default: Catalogue }>('messages/ru.js')).default
+const problems = await load<Problems>('problems.js')
+const LANGUAGES = { en, ru }
+
+// The codes of `errors[]` entries: Ajv keywords as src/http/validation.ts names them…
+const SCHEMA_CODES = [
+  'required',
+  'unknown_property',
+  'invalid_type',
+  'too_short',
+  'too_long',
+  'out_of_range',
+  'invalid_format',
+  'invalid_value',
+]
+// …and what the password policy and the login rules say, asked of them directly.
+const policy = createPasswordPolicy(15)
+const POLICY_CODES = [
+  ...new Set(
+    [
+      policy.check('short', 'password'),
+      policy.check('x'.repeat(300), 'password'),
+      policy.check('passwordpassword', 'password'),
+      policy.check('alice alice alice alice', 'password', 'alice'),
+      policy.check('tab\there is a long password', 'password'),
+    ]
+      .flat()
+      .map((e) => e.code),
+  ),
+]
+const LOGIN_CODES = [
+  ...new Set(
+    ['ab', 'x'.repeat(70), 'a b', '.dot']
+      .flatMap((login) => {
+        const checked = checkLogin(login)
+        return checked.ok ? [] : checked.errors
+      })
+      .map((e) => e.code),
+  ),
+]
+
+/** The key has words in every language; returns it. */
+function hasWords(key: string, what = key): string {
+  for (const [language, messages] of Object.entries(LANGUAGES)) {
+    assert.ok(messages[key], `${language}: ${key} (${what})`)
+  }
+  return key
+}
+
+function placeholders(message: Message): string[] {
+  const texts = typeof message === 'string' ? [message] : Object.values(message)
+  return [
+    ...new Set(texts.flatMap((text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? ''))),
+  ].sort()
+}
+
+test('the languages have the same keys and the same placeholders', () => {
+  assert.deepEqual(Object.keys(ru).sort(), Object.keys(en).sort())
+  for (const [key, message] of Object.entries(en)) {
+    assert.deepEqual(placeholders(ru[key] as Message), placeholders(message), key)
+    const forms = (m: Message) => (typeof m === 'string' ? 'text' : 'plural')
+    assert.equal(forms(ru[key] as Message), forms(message), `${key}: both plural or both not`)
+    if (typeof message !== 'string') {
+      // Russian plurals need one, few, many (and other for fractions).
+      assert.deepEqual(Object.keys(ru[key] as object).sort(), ['few', 'many', 'one', 'other'], key)
+    }
+  }
+})
+
+test('every problem code of the catalogue has its own words in every language', () => {
+  for (const code of Object.keys(catalogue)) {
+    const key = problems.problemKey(code, { retryAfter: 3 })
+    assert.equal(key, `problem.${code}`, `${code} has a message of its own`)
+    hasWords(key)
+  }
+  // Context: which password was wrong, and a throttle without Retry-After.
+  assert.equal(
+    problems.problemKey('invalid_credentials', { credentials: 'current' }),
+    'problem.invalid_credentials.current',
+  )
+  assert.equal(
+    problems.problemKey('invalid_credentials', { credentials: 'confirm' }),
+    'problem.invalid_credentials.confirm',
+  )
+  assert.equal(problems.problemKey('rate_limited'), 'problem.rate_limited.later')
+  assert.equal(problems.problemKey('no_such_code'), 'problem.unknown')
+  assert.equal(problems.problemKey('network'), 'problem.network')
+  for (const key of [
+    'problem.invalid_credentials.current',
+    'problem.invalid_credentials.confirm',
+    'problem.rate_limited.later',
+    'problem.unknown',
+    'problem.network',
+  ]) {
+    hasWords(key)
+  }
+})
+
+test('problems about one field go next to that field', () => {
+  assert.equal(problems.problemField('login_taken', 'password'), 'login')
+  assert.equal(problems.problemField('invalid_credentials', 'current_password'), 'current_password')
+  for (const code of ['rate_limited', 'overloaded', 'unavailable', 'internal', 'forbidden']) {
+    assert.equal(problems.problemField(code, 'password'), undefined, code)
+  }
+})
+
+test('every field error code has words: password and login rules their own, schema codes at least generic ones', () => {
+  assert.deepEqual([...POLICY_CODES].sort(), [
+    'common_password',
+    'contains_login',
+    'invalid_characters',
+    'too_long',
+    'too_short',
+  ])
+  assert.deepEqual([...LOGIN_CODES].sort(), ['invalid_format', 'too_long', 'too_short'])
+  for (const field of ['password', 'new_password']) {
+    for (const code of [...POLICY_CODES, 'required']) {
+      const key = problems.fieldErrorKey(field, code)
+      assert.equal(key, `error.password.${code}`, `${field} ${code}`)
+      hasWords(key, `${field} ${code}`)
+    }
+  }
+  for (const code of [...LOGIN_CODES, 'required']) {
+    const key = problems.fieldErrorKey('login', code)
+    assert.equal(key, `error.login.${code}`)
+    hasWords(key, `login ${code}`)
+  }
+  for (const code of SCHEMA_CODES) {
+    for (const field of ['current_password', 'limit']) {
+      const key = problems.fieldErrorKey(field, code)
+      assert.notEqual(key, 'error.other', `${field} ${code}`)
+      hasWords(key, `${field} ${code}`)
+    }
+  }
+  const cursor = problems.fieldErrorKey('cursor', 'invalid_format')
+  assert.equal(cursor, 'error.cursor.invalid_format')
+  hasWords(cursor)
+  const other = problems.fieldErrorKey('anything', 'a_new_code')
+  assert.equal(other, 'error.other')
+  hasWords(other)
+})

@@ -1,0 +1,203 @@
+import { ApiError } from './api.js'
+import { h, uid } from './dom.js'
+import { tr } from './i18n.js'
+import { fieldErrorKey, problemField, problemKey } from './problems.js'
+
+/** @typedef {import('./i18n.js').MessageKey} MessageKey */
+/**
+ * A field's API name: its label is the message `field.${name}`.
+ * @typedef {{ [K in MessageKey]: K extends `field.${infer N}` ? N : never }[MessageKey]} FieldName
+ */
+
+/**
+ * @typedef {object} Field
+ * @property {string} name the API's name for it
+ * @property {HTMLElement} root
+ * @property {HTMLInputElement} input
+ * @property {(messages: Node[]) => void} setError shows messages next to it (none: clears)
+ * @property {(id: string) => void} describe adds an element to its description
+ */
+
+/**
+ * A paragraph for error messages, hidden while there are none; several are joined with spaces.
+ * @param {Record<string, string | boolean>} [attributes] by default a form's alert
+ */
+export function messageArea(attributes = { class: 'form-error', role: 'alert' }) {
+  const element = h('p', { ...attributes, hidden: true })
+  /** @param {Node[]} messages */
+  const setError = (messages) => {
+    element.replaceChildren(...messages.flatMap((m, i) => (i > 0 ? [' ', m] : [m])))
+    element.hidden = messages.length === 0
+  }
+  return { element, setError }
+}
+
+/**
+ * A labelled input with room for its error message right below it.
+ * @param {{ name: FieldName, type?: string, autocomplete?: string, hint?: Node }} options
+ * @returns {Field}
+ */
+export function field({ name, type = 'text', autocomplete, hint }) {
+  const id = uid(name)
+  const errorId = `${id}-error`
+  const input = h('input', {
+    id,
+    name,
+    type,
+    autocomplete,
+    required: true,
+    spellcheck: type === 'text' ? 'false' : undefined,
+    autocapitalize: 'none',
+  })
+  const error = messageArea({ id: errorId, class: 'field-error' })
+  /** @type {string[]} */
+  const describedBy = []
+  const root = h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, tr(`field.${name}`)),
+    input,
+    error.element,
+  )
+  if (hint) {
+    const hintId = `${id}-hint`
+    root.append(h('div', { id: hintId, class: 'hint' }, hint))
+    describedBy.push(hintId)
+  }
+  const updateDescription = () => {
+    const ids = [...(error.element.hidden ? [] : [errorId]), ...describedBy]
+    if (ids.length > 0) input.setAttribute('aria-describedby', ids.join(' '))
+    else input.removeAttribute('aria-describedby')
+  }
+  updateDescription()
+  return {
+    name,
+    root,
+    input,
+    setError(messages) {
+      error.setError(messages)
+      if (messages.length > 0) input.setAttribute('aria-invalid', 'true')
+      else input.removeAttribute('aria-invalid')
+      updateDescription()
+    },
+    describe(elementId) {
+      describedBy.push(elementId)
+      updateDescription()
+    },
+  }
+}
+
+/**
+ * A password field with a "show password" switch.
+ * @param {{ name: FieldName, autocomplete: 'current-password' | 'new-password' }} options
+ */
+export function passwordField(options) {
+  const result = field({ ...options, type: 'password' })
+  const toggleId = `${result.input.id}-show`
+  const toggle = h('input', { type: 'checkbox', id: toggleId, class: 'show-password' })
+  toggle.addEventListener('change', () => {
+    result.input.type = toggle.checked ? 'text' : 'password'
+  })
+  result.root.append(
+    h('div', { class: 'check' }, toggle, h('label', { for: toggleId }, tr('show.password'))),
+  )
+  return result
+}
+
+/**
+ * @typedef {object} Form
+ * @property {HTMLFormElement} form
+ * @property {Record<string, Field>} fields
+ * @property {(messages: Node[]) => void} setError a message for the form as a whole
+ * @property {(run: () => Promise<void>, context?: ProblemContext) => void} onSubmit
+ */
+
+/** @typedef {{ credentials?: 'current' | 'confirm', credentialsField?: string }} ProblemContext */
+
+/**
+ * A form: one fieldset with a legend, the fields, a message area for errors that concern no
+ * single field, and a submit button.
+ * @param {{ legend: MessageKey, fields: Field[], submit: MessageKey, danger?: boolean, before?: Node[] }} options
+ * @returns {Form}
+ */
+export function form({ legend, fields, submit, danger = false, before = [] }) {
+  const { element: formError, setError } = messageArea()
+  const button = h('button', { type: 'submit', class: danger ? 'danger' : 'primary' }, tr(submit))
+  const element = h(
+    'form',
+    { novalidate: true },
+    h('fieldset', {}, h('legend', {}, tr(legend)), ...before, ...fields.map((f) => f.root)),
+    formError,
+    h('div', { class: 'actions' }, button),
+  )
+  /** @type {Record<string, Field>} */
+  const byName = Object.fromEntries(fields.map((f) => [f.name, f]))
+  return {
+    form: element,
+    fields: byName,
+    setError,
+    onSubmit(run, context = {}) {
+      element.addEventListener('submit', async (event) => {
+        event.preventDefault()
+        if (element.hasAttribute('aria-busy')) return
+        for (const f of fields) f.setError([])
+        setError([])
+        // Empty fields are refused here, in the page's language, without asking the service.
+        const empty = fields.filter((f) => f.input.value === '')
+        if (empty.length > 0) {
+          for (const f of empty) f.setError([tr(fieldErrorKey(f.name, 'required'))])
+          empty[0]?.input.focus()
+          return
+        }
+        element.setAttribute('aria-busy', 'true')
+        try {
+          await run()
+        } catch (error) {
+          showProblem({ fields: byName, setError }, error, context)
+        } finally {
+          element.removeAttribute('aria-busy')
+        }
+      })
+    },
+  }
+}
+
+/**
+ * Shows an API error: each field error next to its field, the rest above the button. Focus
+ * goes to the first field in error.
+ * @param {{ fields: Record<string, Field>, setError: (messages: Node[]) => void }} target
+ * @param {unknown} error
+ * @param {ProblemContext} [context]
+ */
+export function showProblem(target, error, context = {}) {
+  if (!(error instanceof ApiError)) {
+    // A bug of this page: say something rather than nothing, and keep it for the console.
+    target.setError([tr('problem.unknown', { status: '–' })])
+    throw error
+  }
+  /** @type {Map<Field, Node[]>} */
+  const byField = new Map()
+  /** @type {Node[]} */
+  const general = []
+  const place = (/** @type {string | undefined} */ name, /** @type {Node} */ message) => {
+    const f = name === undefined ? undefined : target.fields[name]
+    if (f) byField.set(f, [...(byField.get(f) ?? []), message])
+    else general.push(message)
+  }
+  for (const entry of error.errors) {
+    const key = fieldErrorKey(entry.field, entry.code)
+    place(entry.field, tr(key, { count: entry.limit ?? 0, message: entry.message }))
+  }
+  if (error.errors.length === 0) {
+    const key = problemKey(error.code, {
+      credentials: context.credentials,
+      retryAfter: error.retryAfter,
+    })
+    const message = tr(key, { count: error.retryAfter ?? 0, status: error.status })
+    place(problemField(error.code, context.credentialsField ?? 'password'), message)
+  }
+  for (const [f, messages] of byField) f.setError(messages)
+  target.setError(general)
+  const first = Object.values(target.fields).find((f) => byField.has(f))
+  first?.input.focus()
+}

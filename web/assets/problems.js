@@ -1,0 +1,56 @@
+// Which message explains an API error: pure functions over codes (no DOM), so that tests can
+// check that every code the service can answer has words in every language.
+import en from './messages/en.js'
+
+/** @typedef {import('./i18n.js').MessageKey} MessageKey */
+
+/**
+ * @param {string} key
+ * @returns {key is MessageKey}
+ */
+function known(key) {
+  return Object.hasOwn(en, key)
+}
+
+/**
+ * The message for one entry of a problem's `errors`: field-specific when there is one (every
+ * *password field shares the password rules), else by code, else the service's own words.
+ * @param {string} field
+ * @param {string} code
+ * @returns {MessageKey}
+ */
+export function fieldErrorKey(field, code) {
+  const family = field.endsWith('password') ? 'password' : field
+  const specific = `error.${family}.${code}`
+  if (known(specific)) return specific
+  const generic = `error.${code}`
+  return known(generic) ? generic : 'error.other'
+}
+
+/**
+ * The message for a problem `code` as a whole. `credentials` says which password was wrong on
+ * an invalid_credentials (sign-in: login or password; `current`: changing it; `confirm`: deleting).
+ * @param {string} code
+ * @param {{ credentials?: 'current' | 'confirm', retryAfter?: number }} [context]
+ * @returns {MessageKey}
+ */
+export function problemKey(code, context = {}) {
+  if (code === 'invalid_credentials' && context.credentials) {
+    return `problem.invalid_credentials.${context.credentials}`
+  }
+  if (code === 'rate_limited' && context.retryAfter === undefined)
+    return 'problem.rate_limited.later'
+  const key = `problem.${code}`
+  return known(key) ? key : 'problem.unknown'
+}
+
+/**
+ * The field of a form that a problem without `errors` concerns, if any.
+ * @param {string} code
+ * @param {string} credentialsField the password field of the form
+ */
+export function problemField(code, credentialsField) {
+  if (code === 'login_taken') return 'login'
+  if (code === 'invalid_credentials') return credentialsField
+  return undefined
+}

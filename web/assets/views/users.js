@@ -1,0 +1,182 @@
+import { ApiError, deleteUser, listUsers } from '../api.js'
+import { h, viewTitle } from '../dom.js'
+import { messageArea, showProblem } from '../forms.js'
+import { tr, trAttr } from '../i18n.js'
+import { registeredTime, roleText } from './user.js'
+
+/** @typedef {import('../app.js').Context} Context */
+/** @typedef {import('../api.js').User} User */
+
+const PAGE_SIZES = [5, 10, 20, 50, 100]
+/** @type {import('../i18n.js').MessageKey[]} */
+const COLUMNS = [
+  'users.col.login',
+  'users.col.id',
+  'users.col.role',
+  'users.col.registered',
+  'users.col.actions',
+]
+
+/**
+ * The user list for admins: pages in registration order (the service's cursors), a page size,
+ * and deletion with a confirmation in the row itself.
+ * @param {Context} context
+ * @param {User} me
+ */
+export function usersView(context, me) {
+  // cursors[i] opens page i (undefined: the first page).
+  /** @type {(string | undefined)[]} */
+  let cursors = [undefined]
+  let index = 0
+  let limit = 20
+  /** @type {string | null} */
+  let nextCursor = null
+
+  const sizeSelect = h(
+    'select',
+    { id: 'users-page-size' },
+    ...PAGE_SIZES.map((size) =>
+      h('option', { value: size, selected: size === limit }, String(size)),
+    ),
+  )
+  const error = messageArea()
+  const target = { fields: {}, setError: error.setError }
+  const caption = h('caption', {})
+  const body = h('tbody', {})
+  const table = h(
+    'table',
+    { class: 'users' },
+    caption,
+    h('thead', {}, h('tr', {}, ...COLUMNS.map((key) => h('th', { scope: 'col' }, tr(key))))),
+    body,
+  )
+  const first = h('button', { type: 'button' }, tr('users.first'))
+  const previous = h('button', { type: 'button' }, tr('users.prev'))
+  const next = h('button', { type: 'button' }, tr('users.next'))
+  const pager = h('nav', { class: 'pager' }, first, previous, next)
+  trAttr(pager, 'aria-label', 'users.pagination')
+
+  /** @param {User} user */
+  function row(user) {
+    const own = user.id === me.id
+    const actions = h('td', {})
+    const showDelete = () => {
+      if (own) {
+        actions.replaceChildren(h('span', { class: 'muted' }, tr('users.ownAccount')))
+        return
+      }
+      const button = h('button', { type: 'button', class: 'danger' }, tr('users.delete'))
+      trAttr(button, 'aria-label', 'users.deleteLabel', { login: user.login })
+      button.addEventListener('click', confirm)
+      actions.replaceChildren(button)
+    }
+    const confirm = () => {
+      const yes = h(
+        'button',
+        { type: 'button', class: 'danger' },
+        tr('users.confirmYes', { login: user.login }),
+      )
+      const no = h('button', { type: 'button' }, tr('users.confirmNo'))
+      no.addEventListener('click', () => {
+        showDelete()
+        actions.querySelector('button')?.focus()
+      })
+      yes.addEventListener('click', async () => {
+        target.setError([])
+        try {
+          await deleteUser(user.id)
+          context.announce(tr('status.userDeleted', { login: user.login }))
+          await load()
+          caption.focus()
+        } catch (problem) {
+          // Someone else deleted it meanwhile: show the list as it is now, then say so.
+          if (problem instanceof ApiError && problem.code === 'not_found') await load()
+          showProblem(target, problem)
+        }
+      })
+      actions.replaceChildren(h('p', {}, tr('users.confirm', { login: user.login })), yes, ' ', no)
+      yes.focus()
+    }
+    showDelete()
+    return h(
+      'tr',
+      { 'data-user': user.login },
+      h('th', { scope: 'row' }, user.login, ...(own ? [' ', tr('users.you')] : [])),
+      h('td', {}, h('code', {}, user.id)),
+      h('td', {}, roleText(user)),
+      h('td', {}, registeredTime(user)),
+      actions,
+    )
+  }
+
+  // Only the latest load may fill the table (the page size can change while one is under way).
+  let latest = 0
+  async function load() {
+    latest += 1
+    const mine = latest
+    target.setError([])
+    table.setAttribute('aria-busy', 'true')
+    try {
+      let page = await listUsers(limit, cursors[index])
+      // A page emptied by deletions: step back to the one before it.
+      while (mine === latest && page.items.length === 0 && index > 0) {
+        index -= 1
+        page = await listUsers(limit, cursors[index])
+      }
+      if (mine !== latest) return
+      nextCursor = page.next_cursor
+      cursors = cursors.slice(0, index + 1)
+      caption.replaceChildren(tr('users.caption', { page: index + 1 }))
+      body.replaceChildren(
+        ...(page.items.length > 0
+          ? page.items.map(row)
+          : [h('tr', {}, h('td', { colspan: 5 }, tr('users.empty')))]),
+      )
+    } catch (problem) {
+      if (mine === latest) showProblem(target, problem)
+    } finally {
+      if (mine === latest) {
+        table.removeAttribute('aria-busy')
+        first.disabled = index === 0
+        previous.disabled = index === 0
+        next.disabled = nextCursor === null
+      }
+    }
+  }
+
+  sizeSelect.addEventListener('change', () => {
+    limit = Number(sizeSelect.value)
+    cursors = [undefined]
+    index = 0
+    void load()
+  })
+  /** @param {number} page shows page `page`, then moves the focus to its caption */
+  const go = (page) => {
+    index = page
+    void load().then(() => caption.focus())
+  }
+  first.addEventListener('click', () => go(0))
+  previous.addEventListener('click', () => go(Math.max(0, index - 1)))
+  next.addEventListener('click', () => {
+    if (nextCursor === null) return
+    cursors.push(nextCursor)
+    go(index + 1)
+  })
+  caption.setAttribute('tabindex', '-1')
+  void load()
+
+  return h(
+    'div',
+    {},
+    viewTitle('users.title'),
+    h(
+      'div',
+      { class: 'field inline' },
+      h('label', { for: 'users-page-size' }, tr('users.pageSize')),
+      sizeSelect,
+    ),
+    error.element,
+    h('div', { class: 'table-wrap' }, table),
+    pager,
+  )
+}
