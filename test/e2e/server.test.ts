@@ -172,7 +172,11 @@ describe('usersvc serve (real process, real port)', () => {
     assert.equal(anonymous.headers.get('content-type'), 'application/problem+json; charset=utf-8')
 
     // The log on stdout: one JSON document per line, one line per request, no secrets.
-    await server.waitForLine((line) => line.includes('"url":"/user/me"') && line.includes('401'))
+    // Matched on the parsed line: the 200 line may hold "401" too (in a response time, say).
+    await server.waitForLine((line) => {
+      const l = parsed(line)
+      return l.msg === 'request' && l.url === '/user/me' && l.status === 401
+    })
     for (const line of server.stdout) {
       assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`)
     }
