@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { describe, type TestContext, test } from 'node:test'
 import { promisify } from 'node:util'
 import { sql } from 'kysely'
@@ -109,6 +110,28 @@ describe('SQLite store', () => {
       )
       assert.deepEqual(opened, ['wal', 'wal', 'wal'], `round ${round}`)
     }
+  })
+
+  test('a transaction holds the write lock from its first read, so another process waits its turn', async (t) => {
+    // A deferred transaction that read before another process wrote could not write any more
+    // (SQLITE_BUSY_SNAPSHOT, at once): taking the lock at BEGIN makes the other one wait instead.
+    const url = await freshDatabaseUrl(t, 'sqlite')
+    const store = open(t, url)
+    await migrateToLatest(store)
+    const other = new DatabaseSync(sqlitePath(url), { timeout: 0 })
+    t.after(() => other.close())
+    await store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('users').select('id').execute()
+      assert.throws(() => other.exec('BEGIN IMMEDIATE'), /database is locked/)
+      await trx.insertInto('users').values(userRow('inside')).execute()
+    })
+    other.exec('BEGIN IMMEDIATE')
+    other.exec('ROLLBACK')
+    const logins = await store.db.selectFrom('users').select('login').execute()
+    assert.deepEqual(
+      logins.map((r) => r.login),
+      ['inside'],
+    )
   })
 
   test('the data folder is created on demand, readable by its owner only', async (t) => {
