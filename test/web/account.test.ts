@@ -3,10 +3,10 @@ import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { bearer, login, register, signUp } from '../helpers.ts'
 import {
+  assertFocused,
   fieldError,
   heading,
   inTab,
-  isFocused,
   NEW_PASSWORD,
   noFieldErrors,
   openApp,
@@ -203,7 +203,7 @@ describe('sessions', () => {
       await page.getByRole('button', { name: 'Log out', exact: true }).click()
       await heading(page, 'Sign in').waitFor()
       assert.equal(await status(page, /logged out/), 'You are logged out.')
-      assert.equal(await isFocused(heading(page, 'Sign in')), true)
+      await assertFocused(heading(page, 'Sign in'), 'the sign-in heading has the focus')
       assert.equal(await refreshCookie(tab), undefined)
       await reload(tab)
       await heading(page, 'Sign in').waitFor()

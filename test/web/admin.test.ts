@@ -3,9 +3,9 @@ import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { login, register } from '../helpers.ts'
 import {
+  assertFocused,
   heading,
   inTab,
-  isFocused,
   openApp,
   PASSWORD,
   screenshot,
@@ -74,12 +74,11 @@ test('an admin sees the users, pages through them and deletes one', async (t) =>
     await page.getByText('Delete u03? This cannot be undone.').waitFor()
     await page.getByRole('button', { name: 'Cancel' }).click()
     const again = page.getByRole('button', { name: 'Delete user u03' })
-    await again.waitFor()
-    assert.equal(await isFocused(again), true)
+    await assertFocused(again, 'Cancel gives the focus back to the row’s delete button')
 
     await page.getByRole('button', { name: 'Delete user u02' }).click()
     const confirm = page.getByRole('button', { name: 'Yes, delete u02' })
-    assert.equal(await isFocused(confirm), true)
+    await assertFocused(confirm, 'the confirmation button has the focus')
     await screenshot(page, 'users-confirm-delete')
     await confirm.click()
     assert.equal(await status(page, /deleted/), 'The user u02 was deleted.')

@@ -6,10 +6,12 @@ import { mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { after, before, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Browser,
   type BrowserContext,
   chromium,
+  errors,
   type Locator,
   type Page,
 } from 'playwright-core'
@@ -20,6 +22,8 @@ export { PASSWORD }
 export const ROOT = resolve(import.meta.dirname, '../..')
 export const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots')
 export const NEW_PASSWORD = 'a different long passphrase 42'
+/** How long a check waits for the page to get to the state it expects: the contexts' default. */
+export const SETTLE_MS = 15_000
 
 export function launch(): Promise<Browser> {
   return chromium.launch({
@@ -83,6 +87,8 @@ export interface Tab {
 export interface TabOptions {
   locale?: string
   bypassCSP?: boolean
+  /** The browser's time zone (UTC unless a test asks for another). */
+  timezoneId?: string
   /** Leave the check of `problems` to the test (inTab asserts none otherwise). */
   ownChecks?: boolean
 }
@@ -119,10 +125,12 @@ export async function openTab(browser: Browser, origin: string, options: TabOpti
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
     locale: options.locale ?? 'en-US',
+    // Dates on the pages are in the browser's zone: fixed, so that tests can compute them.
+    timezoneId: options.timezoneId ?? 'UTC',
     bypassCSP: options.bypassCSP ?? false,
     viewport: { width: 1000, height: 800 },
   })
-  context.setDefaultTimeout(15_000)
+  context.setDefaultTimeout(SETTLE_MS)
   // Violations also reach the console, but say it in plain words whatever Chromium prints.
   // (Page code is given as text: this program is type-checked without the DOM library.)
   await context.addInitScript({
@@ -215,9 +223,42 @@ export async function fieldError(field: Locator): Promise<string> {
   return (await error.innerText()).trim()
 }
 
-/** Whether the element has the keyboard focus. */
-export async function isFocused(locator: Locator): Promise<boolean> {
-  return (await locator.and(locator.page().locator(':focus')).count()) === 1
+/**
+ * Reads `read()` again until `accept` holds of what it returns, for at most `timeout` ms, and
+ * returns the last value read. The caller asserts on that value: a wrong one still fails (only
+ * later), and a right one is no longer missed for having been read a moment too early.
+ */
+export async function eventually<T>(
+  read: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  timeout = SETTLE_MS,
+): Promise<T> {
+  const deadline = Date.now() + timeout
+  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+    const value = await read()
+    if (accept(value) || Date.now() >= deadline) return value
+    await sleep(pause)
+  }
+}
+
+/** The element's text matches `pattern` (at once, or within the timeout). */
+export async function assertText(locator: Locator, pattern: RegExp, message?: string) {
+  const text = await eventually(
+    () => locator.innerText(),
+    (value) => pattern.test(value),
+  )
+  assert.match(text, pattern, message)
+}
+
+/** The element has the keyboard focus (at once, or within the timeout). */
+export async function assertFocused(locator: Locator, message = 'the element has the focus') {
+  const page = locator.page()
+  try {
+    await locator.and(page.locator(':focus')).waitFor({ state: 'attached', timeout: SETTLE_MS })
+  } catch (error) {
+    if (!(error instanceof errors.TimeoutError)) throw error
+    assert.fail(`${message}: ${await focused(page)} has it instead (${locator})`)
+  }
 }
 
 /** What has the focus, as `tag#id` (`body#` when nothing does). */
@@ -227,9 +268,14 @@ export async function focused(page: Page): Promise<string> {
   )
 }
 
-/** No field of the page is marked invalid. */
+/** No field of the page is marked invalid (at once, or within the timeout). */
 export async function noFieldErrors(page: Page) {
-  assert.equal(await page.locator('[aria-invalid="true"]').count(), 0)
+  const invalid = page.locator('[aria-invalid="true"]')
+  const count = await eventually(
+    () => invalid.count(),
+    (n) => n === 0,
+  )
+  assert.equal(count, 0, 'no field is marked invalid')
 }
 
 export async function screenshot(page: Page, name: string) {

@@ -10,7 +10,7 @@ import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { catalogue } from '../../src/errors.ts'
 import { TEST_ENV, tempDir } from '../helpers.ts'
-import { inTab, screenshot, serve, type Tab, useBrowser } from './browser.ts'
+import { eventually, inTab, screenshot, serve, type Tab, useBrowser } from './browser.ts'
 
 interface Operation {
   summary?: string
@@ -177,7 +177,13 @@ describe('/docs', () => {
       async (tab) => {
         const { page } = tab
         const foreign = await openDocs(tab, web.origin)
-        assert.equal(await page.locator('.opblock').count(), operations)
+        // The first operation is shown: the others may still be coming.
+        const blocks = page.locator('.opblock')
+        const shown = await eventually(
+          () => blocks.count(),
+          (count) => count === operations,
+        )
+        assert.equal(shown, operations)
         for (const path of ['/user/', '/user/me/password', '/session/refresh', '/session/all']) {
           await page.locator('.opblock-summary-path', { hasText: path }).first().waitFor()
         }
