@@ -157,8 +157,9 @@ async function createExclusive(path: string, data: string, mode: number): Promis
 async function waitForCa(
   caPath: string,
   keyPath: string,
+  attempts = 100,
 ): Promise<{ caPem: string; keyPem: string }> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const [caPem, keyPem] = [await readIfExists(caPath), await readIfExists(keyPath)]
     if (caPem && keyPem) return { caPem, keyPem }
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -180,6 +181,12 @@ export async function ensureLocalCa(
   const caKeyPath = join(dir, 'ca.key')
   let caPem = await readIfExists(caPath)
   let keyPem = await readIfExists(caKeyPath)
+  if (keyPem && !caPem) {
+    // Another instance may be between writing ca.key and ca.crt: wait for its CA rather than
+    // replace its key. If none comes, the key is a leftover (a crash there): start over below.
+    const theirs = await waitForCa(caPath, caKeyPath, 30).catch(() => undefined)
+    if (theirs) ({ caPem, keyPem } = theirs)
+  }
   let renewed = false
   // Re-create when missing, close to expiry, or when the key is not the certificate's own.
   const ca = parsed(caPem)

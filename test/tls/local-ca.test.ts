@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 // @peculiar/x509 needs this polyfill before it is loaded (as in src/tls/local-ca.ts).
@@ -136,6 +136,33 @@ describe('ensureLocalCa', () => {
       'ca.key is the key of ca.crt',
     )
     assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'ca.key'])
+  })
+
+  test('a ca.key without ca.crt: the CA another process is writing is awaited; a leftover is replaced', async (t) => {
+    // Another process writes ca.key first and ca.crt a moment later: use its CA, not a new one.
+    const theirs = await ensureLocalCa(await tlsDir(t))
+    const dir = await tlsDir(t)
+    await mkdir(dir)
+    await writeFile(join(dir, 'ca.key'), await readFile(join(theirs.dir, 'ca.key')))
+    const waiting = ensureLocalCa(dir)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await writeFile(join(dir, 'ca.crt'), theirs.caPem)
+    const ca = await waiting
+    assert.equal(ca.renewed, false)
+    assert.equal(ca.fingerprint, theirs.fingerprint)
+
+    // A key whose certificate never comes (a crash between the two): a new CA after the wait.
+    const leftover = await tlsDir(t)
+    await mkdir(leftover)
+    await writeFile(join(leftover, 'ca.key'), await readFile(join(theirs.dir, 'ca.key')))
+    const fresh = await ensureLocalCa(leftover)
+    assert.equal(fresh.renewed, true)
+    assert.notEqual(fresh.fingerprint, theirs.fingerprint)
+    assert.ok(
+      new X509Certificate(await readFile(join(leftover, 'ca.crt'), 'utf8')).checkPrivateKey(
+        createPrivateKey(await readFile(join(leftover, 'ca.key'), 'utf8')),
+      ),
+    )
   })
 
   test('callers racing to renew it leave a matching ca.crt and ca.key', async (t) => {
