@@ -193,10 +193,19 @@ describe('limiter', () => {
   })
 
   test('refuses a task whose expected wait exceeds maxWaitMs, judged from recent task times', async () => {
-    const limiter = createLimiter({ concurrency: 1, queueLimit: 100, maxWaitMs: 250 })
-    // Teach it that a task takes about 100 ms (past the warm-up, when the bound applies).
+    // Its own clock: each task of the warm-up takes exactly 100 ms, whatever the machine does.
+    let clock = 0
+    const limiter = createLimiter({
+      concurrency: 1,
+      queueLimit: 100,
+      maxWaitMs: 250,
+      now: () => clock,
+    })
+    // Teach it that a task takes 100 ms (past the warm-up, when the bound applies).
     for (let i = 0; i < 10; i++)
-      await limiter.run(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      await limiter.run(async () => {
+        clock += 100
+      })
     let release: () => void = () => {}
     const running = limiter.run(() => new Promise<void>((resolve) => (release = resolve)))
     // Waiting places 1 and 2 are expected to take ~100 and ~200 ms: admitted. Place 3: ~300 ms.
