@@ -92,8 +92,10 @@ describe('SQLite store', () => {
     const sqliteTs = new URL('../../src/db/sqlite.ts', import.meta.url).href
     const script = `
       const { openSqlite } = await import(${JSON.stringify(sqliteTs)})
-      // Every process opens at the same moment.
-      while (Date.now() < Number(process.argv[2]));
+      // Every process opens at the same moment (sleeping, not spinning: other tests run beside).
+      const until = Number(process.argv[2])
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, until - Date.now()))
+      while (Date.now() < until);
       const db = openSqlite(process.argv[1])
       process.stdout.write(String(db.prepare('PRAGMA journal_mode').all([])[0].journal_mode))
       db.close()`

@@ -178,7 +178,10 @@ describe('hash overload (HASH_CONCURRENCY=1, HASH_QUEUE_LIMIT=2)', { timeout: 60
     )
     const refused = replies.filter((r) => r.status === 503).length
     assert.ok(refused > 0, 'some logins were refused')
-    await server.waitForLine((line) => line.includes('"status":503'))
+    await server.waitForLine((line) => {
+      const l = JSON.parse(line) as { msg?: string; status?: number }
+      return l.msg === 'request' && l.status === 503
+    })
     const errors = server.stdout
       .map((line) => JSON.parse(line) as { level?: number; msg?: string; err?: { code?: string } })
       .filter((line) => (line.level ?? 0) >= 50)

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { createServer, connect as netConnect } from 'node:net'
+import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
@@ -15,30 +15,17 @@ import pg from 'pg'
 import { Agent, fetch } from 'undici'
 import { type Cluster, type ClusterOptions, startCluster } from '../../scripts/cluster.ts'
 import { childrenOf, eventually, PATIENCE_MS } from '../e2e/process.ts'
-import { adminQuery, freePort, PASSWORD, POSTGRES_URL, scanKeys, TEST_ENV } from '../helpers.ts'
+import {
+  adminQuery,
+  freePort,
+  freePorts,
+  PASSWORD,
+  POSTGRES_URL,
+  scanKeys,
+  TEST_ENV,
+} from '../helpers.ts'
 
 const REDIS_URL = 'redis://127.0.0.1:6379'
-
-async function listenable(port: number): Promise<boolean> {
-  const server = createServer()
-  const ok = await new Promise<boolean>((done) => {
-    server.once('error', () => done(false))
-    server.listen(port, '127.0.0.1', () => done(true))
-  })
-  if (ok) await new Promise<void>((done) => server.close(() => done()))
-  return ok
-}
-
-/** `count` consecutive free ports (the cluster's instances use basePort, basePort + 1, …). */
-async function freePorts(count: number): Promise<number> {
-  for (;;) {
-    const base = await freePort()
-    if (base + count > 65535) continue
-    let all = true
-    for (let i = 1; i < count && all; i++) all = await listenable(base + i)
-    if (all) return base
-  }
-}
 
 async function databaseExists(name: string): Promise<boolean> {
   const rows = await adminQuery('select 1 from pg_database where datname = $1', [name])

@@ -117,6 +117,26 @@ async function privateRedis(t: TestContext): Promise<PrivateRedis> {
   return redis
 }
 
+/**
+ * Runs `failures` (which ends in the failure that starts a 1 s back-off), then the checks it
+ * returns, and gives their answers. Checks answered 1 s or later after the last failure (a
+ * stalled machine) prove nothing: a success among them resets the account, and it starts over.
+ */
+async function withinFirstBlock<T extends LightMyRequestResponse[]>(
+  failures: () => Promise<{ [K in keyof T]: () => Promise<T[K]> }>,
+): Promise<T> {
+  for (let round = 1; ; round++) {
+    const checks = await failures()
+    const failedAt = performance.now()
+    const answers: LightMyRequestResponse[] = []
+    for (const check of checks) answers.push(await check())
+    const late = performance.now() - failedAt >= 900
+    if (!late || round === 3 || answers.every((a) => a.statusCode === 429)) return answers as T
+    // Let a block that is still on run out, so the next round starts from a clean account.
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+  }
+}
+
 function uniquePrefix(): string {
   return `usersvc_test_${randomBytes(6).toString('hex')}`
 }
@@ -205,10 +225,12 @@ describe('Redis outage', () => {
     assert.equal(ok.json().user.login, 'bob')
 
     // Throttling still holds (in this instance's memory): after the 3rd failure, a 429.
-    for (let i = 1; i <= 3; i++) {
-      assertProblem(await login(app, 'bob', WRONG), 401, 'invalid_credentials', `failure ${i}`)
-    }
-    const throttled = await login(app, 'bob')
+    const [throttled] = await withinFirstBlock(async () => {
+      for (let i = 1; i <= 3; i++) {
+        assertProblem(await login(app, 'bob', WRONG), 401, 'invalid_credentials', `failure ${i}`)
+      }
+      return [() => login(app, 'bob')]
+    })
     assertProblem(throttled, 429, 'rate_limited', 'the attempt after the 3rd failure')
     assert.match(String(throttled.headers['retry-after']), /^[1-9]\d*$/)
     // Only that account is held back.
@@ -282,15 +304,17 @@ describe('Redis outage', () => {
     await readyWhen(b.app, 'ok')
 
     answered(await register(a.app, 'dave'), 201, 'register at A')
-    // Failures 1 and 3 at A, 2 at B: neither instance saw three, together they did.
-    assertProblem(await login(a.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 1 at A')
-    assertProblem(await login(b.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 2 at B')
-    const count = await redis.use((client) => client.get(`${prefix}:fail:acct:dave`))
-    assert.equal(count, '2', 'both failures are counted in Redis')
-    assertProblem(await login(a.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 3 at A')
-
+    const [atB, atA] = await withinFirstBlock(async () => {
+      // Failures 1 and 3 at A, 2 at B: neither instance saw three, together they did.
+      assertProblem(await login(a.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 1 at A')
+      assertProblem(await login(b.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 2 at B')
+      const count = await redis.use((client) => client.get(`${prefix}:fail:acct:dave`))
+      assert.equal(count, '2', 'both failures are counted in Redis')
+      assertProblem(await login(a.app, 'dave', WRONG), 401, 'invalid_credentials', 'failure 3 at A')
+      return [() => login(b.app, 'dave', PASSWORD), () => login(a.app, 'dave', PASSWORD)]
+    })
     // The next attempt is held back at either instance, the correct password notwithstanding.
-    assertProblem(await login(b.app, 'dave', PASSWORD), 429, 'rate_limited', 'next attempt at B')
-    assertProblem(await login(a.app, 'dave', PASSWORD), 429, 'rate_limited', 'next attempt at A')
+    assertProblem(atB, 429, 'rate_limited', 'next attempt at B')
+    assertProblem(atA, 429, 'rate_limited', 'next attempt at A')
   })
 })
