@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate as NodeX509, randomUUID, webcrypto } from 'node:crypto'
-import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
 // @peculiar/x509 resolves its ASN.1 parsers through tsyringe, which needs this polyfill first.
@@ -139,32 +139,48 @@ async function makeCa(now: Date): Promise<{ caPem: string; keyPem: string }> {
   }
 }
 
-/** Creates `path` only if it does not exist yet (link is atomic and fails with EEXIST). */
-async function createExclusive(path: string, data: string, mode: number): Promise<boolean> {
-  const temp = `${path}.${randomUUID()}.tmp`
-  await writeFile(temp, data, { mode })
+// A lock held by a process killed mid-renewal is taken over once it is this old (making a CA
+// takes milliseconds).
+const LOCK_STALE_MS = 30_000
+
+/**
+ * Runs `work` while holding the lock file `path` (created with O_EXCL), so that one process at a
+ * time makes or renews the CA: two at once could leave one's key beside the other's certificate.
+ */
+async function withLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await (await open(path, 'wx', 0o600)).close()
+      break
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const since = await stat(path).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => 0, // released meanwhile: try again at once
+    )
+    if (since > LOCK_STALE_MS) await unlink(path).catch(() => {})
+    else await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   try {
-    await link(temp, path)
-    return true
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw error
+    return await work()
   } finally {
-    await unlink(temp)
+    await unlink(path)
   }
 }
 
-async function waitForCa(
+/** The CA in `caPath`/`keyPath` if it can be used at `now`: present, current, a matching pair. */
+async function usableCa(
   caPath: string,
   keyPath: string,
-  attempts = 100,
-): Promise<{ caPem: string; keyPem: string }> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const [caPem, keyPem] = [await readIfExists(caPath), await readIfExists(keyPath)]
-    if (caPem && keyPem) return { caPem, keyPem }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`${keyPath} exists but ${caPath} never appeared; remove both to start over`)
+  now: Date,
+): Promise<{ caPem: string; keyPem: string } | undefined> {
+  const caPem = await readIfExists(caPath)
+  const keyPem = await readIfExists(keyPath)
+  const ca = parsed(caPem)
+  if (!caPem || !keyPem || !ca) return undefined
+  if (!stillGood(ca, now, CA_RENEW_BEFORE) || !keyMatches(ca, keyPem)) return undefined
+  return { caPem, keyPem }
 }
 
 /**
@@ -179,29 +195,21 @@ export async function ensureLocalCa(
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const caPath = join(dir, 'ca.crt')
   const caKeyPath = join(dir, 'ca.key')
-  let caPem = await readIfExists(caPath)
-  let keyPem = await readIfExists(caKeyPath)
-  if (keyPem && !caPem) {
-    // Another instance may be between writing ca.key and ca.crt: wait for its CA rather than
-    // replace its key. If none comes, the key is a leftover (a crash there): start over below.
-    const theirs = await waitForCa(caPath, caKeyPath, 30).catch(() => undefined)
-    if (theirs) ({ caPem, keyPem } = theirs)
-  }
+  let ca = await usableCa(caPath, caKeyPath, now)
   let renewed = false
-  // Re-create when missing, close to expiry, or when the key is not the certificate's own.
-  const ca = parsed(caPem)
-  if (!caPem || !keyPem || !ca || !stillGood(ca, now, CA_RENEW_BEFORE) || !keyMatches(ca, keyPem)) {
-    const made = await makeCa(now)
-    if (!keyPem && !(await createExclusive(caKeyPath, made.keyPem, 0o600))) {
-      // Another instance is creating the CA right now: use theirs.
-      ;({ caPem, keyPem } = await waitForCa(caPath, caKeyPath))
-    } else {
-      if (keyPem) await writeSecure(caKeyPath, made.keyPem, 0o600) // renewal: replace
+  if (!ca) {
+    // Missing, close to expiry, or a key that is not the certificate's own: made or renewed by
+    // one process at a time; one that waited finds the other's CA and uses it.
+    ;({ ca, renewed } = await withLock(join(dir, 'ca.lock'), async () => {
+      const theirs = await usableCa(caPath, caKeyPath, now)
+      if (theirs) return { ca: theirs, renewed: false }
+      const made = await makeCa(now)
+      await writeSecure(caKeyPath, made.keyPem, 0o600)
       await writeSecure(caPath, made.caPem, 0o644)
-      ;({ caPem, keyPem } = made)
-      renewed = true
-    }
+      return { ca: made, renewed: true }
+    }))
   }
+  const { caPem, keyPem } = ca
   const fingerprint = new NodeX509(caPem).fingerprint256
   return { dir, caPath, caPem, fingerprint, renewed, key: await importKey(keyPem) }
 }

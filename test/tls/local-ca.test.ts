@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 // @peculiar/x509 needs this polyfill before it is loaded (as in src/tls/local-ca.ts).
@@ -138,23 +138,29 @@ describe('ensureLocalCa', () => {
     assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'ca.key'])
   })
 
-  test('a ca.key without ca.crt: the CA another process is writing is awaited; a leftover is replaced', async (t) => {
-    // Another process writes ca.key first and ca.crt a moment later: use its CA, not a new one.
+  test('while another process holds ca.lock, its CA is awaited and used; a stale lock is taken over', async (t) => {
+    // Another process is making the CA: it holds the lock, writes ca.key, then ca.crt.
     const theirs = await ensureLocalCa(await tlsDir(t))
     const dir = await tlsDir(t)
     await mkdir(dir)
+    await writeFile(join(dir, 'ca.lock'), '')
     await writeFile(join(dir, 'ca.key'), await readFile(join(theirs.dir, 'ca.key')))
     const waiting = ensureLocalCa(dir)
     await new Promise((resolve) => setTimeout(resolve, 300))
     await writeFile(join(dir, 'ca.crt'), theirs.caPem)
+    await rm(join(dir, 'ca.lock'))
     const ca = await waiting
     assert.equal(ca.renewed, false)
     assert.equal(ca.fingerprint, theirs.fingerprint)
 
-    // A key whose certificate never comes (a crash between the two): a new CA after the wait.
+    // A process killed while it held the lock left it, and a key without its certificate: once
+    // the lock is old enough, a new CA is made under it, and the lock is gone afterwards.
     const leftover = await tlsDir(t)
     await mkdir(leftover)
     await writeFile(join(leftover, 'ca.key'), await readFile(join(theirs.dir, 'ca.key')))
+    await writeFile(join(leftover, 'ca.lock'), '')
+    const longAgo = new Date(Date.now() - 60_000)
+    await utimes(join(leftover, 'ca.lock'), longAgo, longAgo)
     const fresh = await ensureLocalCa(leftover)
     assert.equal(fresh.renewed, true)
     assert.notEqual(fresh.fingerprint, theirs.fingerprint)
@@ -163,6 +169,7 @@ describe('ensureLocalCa', () => {
         createPrivateKey(await readFile(join(leftover, 'ca.key'), 'utf8')),
       ),
     )
+    assert.deepEqual((await readdir(leftover)).sort(), ['ca.crt', 'ca.key'])
   })
 
   test('callers racing to renew it leave a matching ca.crt and ca.key', async (t) => {
