@@ -214,7 +214,7 @@ async function verify(server: Started, result: RoundResult, what: string) {
 }
 
 for (const dialect of dialects()) {
-  // About 25 s each on an idle 2-core machine; the bound is for a hang, not for a busy machine.
+  // About 45 s each in CI on a 2-core machine; the bound is for a hang, not for a busy machine.
   describe(`kill -9 under load (${dialect})`, { timeout: 300_000 }, () => {
     test(`${ROUNDS} rounds: every registration answered 201 survives SIGKILL`, async (t) => {
       t.diagnostic(`seed ${SEED}`)

@@ -1,6 +1,6 @@
-// Slow clients (slowloris): with HEADERS_TIMEOUT_SECONDS=2 (6 for 300 at once) and REQUEST_TIMEOUT_SECONDS=3, clients
-// that trickle their headers or their body a byte now and then are cut off by the service, and
-// meanwhile everyone else is served. Plain HTTP, and the default HTTPS (HTTP/1.1 and HTTP/2).
+// Slow clients (slowloris): with HEADERS_TIMEOUT_SECONDS=2 (6 for 300 at once) and
+// REQUEST_TIMEOUT_SECONDS=3, clients that trickle their headers or their body a byte now and then
+// are cut off by the service, and meanwhile everyone else is served. Plain HTTP, and the default HTTPS (HTTP/1.1 and HTTP/2).
 //
 // "Cut off" means the connection is closed by the server (HTTP/1.1: after a 408, or not) or, for
 // an HTTP/2 request, its stream is ended by the server; within the configured timeout plus

@@ -117,9 +117,12 @@ async function privateRedis(t: TestContext): Promise<PrivateRedis> {
   return redis
 }
 
+/** Checks answered this long after the failure that began a 1 s back-off may have missed it. */
+const LATE_MS = 900
+
 /**
  * Runs `failures` (which ends in the failure that starts a 1 s back-off), then the checks it
- * returns, and gives their answers. Checks answered 1 s or later after the last failure (a
+ * returns, and gives their answers. Checks answered LATE_MS or later after the last failure (a
  * stalled machine) prove nothing: a success among them resets the account, and it starts over.
  */
 async function withinFirstBlock<T extends LightMyRequestResponse[]>(
@@ -130,7 +133,7 @@ async function withinFirstBlock<T extends LightMyRequestResponse[]>(
     const failedAt = performance.now()
     const answers: LightMyRequestResponse[] = []
     for (const check of checks) answers.push(await check())
-    const late = performance.now() - failedAt >= 900
+    const late = performance.now() - failedAt >= LATE_MS
     if (!late || round === 3 || answers.every((a) => a.statusCode === 429)) return answers as T
     // Let a block that is still on run out, so the next round starts from a clean account.
     await new Promise((resolve) => setTimeout(resolve, 1100))
