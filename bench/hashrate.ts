@@ -3,7 +3,7 @@
 import '../src/runtime.ts'
 import { availableParallelism } from 'node:os'
 import { type Algorithm, hash, verify } from '@node-rs/argon2'
-import { loadConfig } from '../src/config.ts'
+import { loadConfig } from '../src/config/index.ts'
 import { defaultConcurrency } from '../src/passwords/hasher.ts'
 import { PASSWORD } from './config.ts'
 import { opsPerSecond, round } from './stats.ts'

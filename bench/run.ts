@@ -5,7 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
-import { loadConfig } from '../src/config.ts'
+import { loadConfig } from '../src/config/index.ts'
 import { createHasher } from '../src/passwords/hasher.ts'
 import { normalisePassword } from '../src/passwords/policy.ts'
 import { loadTlsCredentials } from '../src/tls/credentials.ts'

@@ -4,11 +4,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
+import authnPlugin from './authn/plugin.ts'
+import authnRoutes from './authn/routes.ts'
 import { type Clock, systemClock } from './clock.ts'
-import type { Config } from './config.ts'
+import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
 import healthRoutes from './health/routes.ts'
+import authenticatePlugin from './http/authenticate.ts'
 import { setSecurityHeaders } from './http/headers.ts'
 import { registerJsonBody } from './http/json-body.ts'
 import { registerOpenApi } from './http/openapi.ts'
@@ -25,7 +28,6 @@ import throttlePlugin from './throttle/plugin.ts'
 import { HSTS, tlsPolicy } from './tls/policy.ts'
 import tokensPlugin from './tokens/plugin.ts'
 import tokenRoutes from './tokens/routes.ts'
-import directoryRoutes from './users/directory-routes.ts'
 import usersPlugin from './users/plugin.ts'
 import userRoutes from './users/routes.ts'
 import { registerPages } from './web/plugin.ts'
@@ -134,8 +136,10 @@ export function buildApp(options: AppOptions) {
   app.register(passwordsPlugin, { hasher: options.hasher })
   app.register(throttlePlugin)
   app.register(tokensPlugin)
+  app.register(authenticatePlugin)
   app.register(usersPlugin)
   app.register(sessionsPlugin)
+  app.register(authnPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -155,7 +159,7 @@ export function buildApp(options: AppOptions) {
   app.register(healthRoutes)
   app.register(tokenRoutes)
   app.register(userRoutes)
-  app.register(directoryRoutes)
+  app.register(authnRoutes)
   app.register(sessionRoutes)
   app.register(registerPages)
   return app

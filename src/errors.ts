@@ -1,3 +1,5 @@
+import type { ErrorObject } from 'ajv'
+
 // The one error catalogue. Codes are the contract clients branch on; titles are for humans.
 export const catalogue = {
   bad_request: { status: 400, title: 'The request is malformed' },
@@ -21,9 +23,29 @@ export const catalogue = {
 
 export type ErrorCode = keyof typeof catalogue
 
+/**
+ * Every code an entry of a 422's `errors` can carry: schema validation, the login-name rules and
+ * the password policy all answer with these, and clients (the web page too) translate them.
+ */
+export const FIELD_CODES = [
+  'required',
+  'unknown_property',
+  'invalid_type',
+  'invalid_format',
+  'invalid_value',
+  'too_short',
+  'too_long',
+  'out_of_range',
+  'invalid_characters',
+  'common_password',
+  'contains_login',
+] as const
+
+export type FieldCode = (typeof FIELD_CODES)[number]
+
 export interface FieldError {
   field: string
-  code: string
+  code: FieldCode
   message: string
   /** The bound a too_short, too_long or out_of_range value missed, for clients' own words. */
   limit?: number
@@ -55,6 +77,11 @@ export class AppError extends Error {
   }
 }
 
+/** A 422 naming one field's problem. */
+export function invalidField(field: string, code: FieldCode, message: string): AppError {
+  return new AppError('validation_failed', { errors: [{ field, code, message }] })
+}
+
 export interface Problem {
   type: string
   title: string
@@ -78,4 +105,42 @@ export function toProblem(error: AppError): Problem {
   if (error.detail !== undefined) problem.detail = error.detail
   if (error.errors !== undefined) problem.errors = error.errors
   return problem
+}
+
+// Schema (Ajv) keywords → field codes.
+const keywordCodes: Record<string, FieldCode> = {
+  required: 'required',
+  additionalProperties: 'unknown_property',
+  type: 'invalid_type',
+  minLength: 'too_short',
+  maxLength: 'too_long',
+  minimum: 'out_of_range',
+  maximum: 'out_of_range',
+  pattern: 'invalid_format',
+  format: 'invalid_format',
+  enum: 'invalid_value',
+  const: 'invalid_value',
+}
+
+const BOUNDED = new Set(['minLength', 'maxLength', 'minimum', 'maximum'])
+
+/** Schema validation errors → the `errors` member of a problem document: one per failed rule. */
+export function fieldErrors(errors: ErrorObject[], part: string): FieldError[] {
+  return errors.map((error) => {
+    const path = error.instancePath.split('/').slice(1).join('.')
+    const params = error.params as Record<string, unknown>
+    let field = path || part
+    let message = error.message ?? 'is not valid'
+    if (error.keyword === 'required') {
+      field = [path, String(params.missingProperty)].filter(Boolean).join('.')
+      message = 'is required'
+    } else if (error.keyword === 'additionalProperties') {
+      field = [path, String(params.additionalProperty)].filter(Boolean).join('.')
+      message = 'is not an allowed property'
+    }
+    const code = keywordCodes[error.keyword] ?? 'invalid_value'
+    // minLength, maxLength, minimum and maximum name their bound; clients word it themselves.
+    const limit = BOUNDED.has(error.keyword) ? params.limit : undefined
+    return { field, code, message, ...(typeof limit === 'number' ? { limit } : {}) }
+  })
 }

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis'
 import pg from 'pg'
 import { type App, buildApp } from '../src/app.ts'
 import type { Clock } from '../src/clock.ts'
-import { type Config, loadConfig } from '../src/config.ts'
+import { type Config, loadConfig } from '../src/config/index.ts'
 import type { Store } from '../src/db/schema.ts'
 import { createHasher, type Hasher } from '../src/passwords/hasher.ts'
 
@@ -199,7 +199,7 @@ export async function countingHasher() {
   const real = await createHasher({ params: { memoryCost: 256, timeCost: 1, parallelism: 1 } })
   const calls = { hash: 0, verify: 0, verifyDummy: 0 }
   const hasher: Hasher = {
-    limiter: real.limiter,
+    admission: real.admission,
     needsRehash: (stored) => real.needsRehash(stored),
     hash(password) {
       calls.hash++

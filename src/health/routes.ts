@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'kysely'
 import Type from 'typebox'
-import { problems } from '../http/schemas.ts'
+import { problems } from '../schemas.ts'
 
 const Status = Type.Object({ status: Type.Literal('ok') })
 const Readiness = Type.Object({

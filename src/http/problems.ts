@@ -1,8 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isUnavailable } from '../db/errors.ts'
-import { AppError, type ErrorCode, toProblem } from '../errors.ts'
+import { AppError, type ErrorCode, fieldErrors, toProblem } from '../errors.ts'
 import { setSecurityHeaders } from './headers.ts'
-import { fieldErrors } from './validation.ts'
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import { constants, type Http2SecureServer, type ServerHttp2Stream } from 'node:http2'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/index.ts'
 
 type Timeouts = Config['timeouts']
 

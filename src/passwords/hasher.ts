@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
-import { createLimiter, type Limiter } from './limiter.ts'
+import { type Admission, createAdmission } from './admission.ts'
 
 export interface Argon2Params {
   memoryCost: number
@@ -13,6 +13,8 @@ export interface HasherOptions {
   params: Argon2Params
   /** Hashes at once; 0 = defaultConcurrency(). They run on libuv's thread pool, never the event loop. */
   concurrency?: number
+  /** libuv's thread pool size (UV_THREADPOOL_SIZE, see runtime.ts); default 4, libuv's own. */
+  threadPoolSize?: number
   queueLimit?: number
   /** Refuse (503) a hash that would wait longer than this for a thread. */
   maxQueueWaitMs?: number
@@ -28,7 +30,8 @@ export interface Hasher {
   verifyDummy(password: string): Promise<void>
   /** True when `stored` was made with other parameters than today's. */
   needsRehash(stored: string): boolean
-  readonly limiter: Limiter
+  /** Decides whether a hash may wait for a thread; callers ask it before other work. */
+  readonly admission: Admission
 }
 
 // @node-rs/argon2 declares Algorithm and Version as ambient const enums, which type stripping
@@ -42,16 +45,15 @@ const VERSION_0x13 = 1
  * moment it has work, and hashes take only what it leaves. Two pool threads always stay free for
  * everything else that runs there (token signatures, file I/O).
  */
-export function defaultConcurrency(): number {
-  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4
-  return Math.max(1, Math.min(availableParallelism(), pool - 2))
+export function defaultConcurrency(threadPoolSize = 4): number {
+  return Math.max(1, Math.min(availableParallelism(), threadPoolSize - 2))
 }
 
 export async function createHasher(options: HasherOptions): Promise<Hasher> {
   const { params } = options
   const argon = { ...params, algorithm: ARGON2ID, outputLen: 32 }
-  const concurrency = options.concurrency || defaultConcurrency()
-  const limiter = createLimiter({
+  const concurrency = options.concurrency || defaultConcurrency(options.threadPoolSize)
+  const admission = createAdmission({
     concurrency,
     queueLimit: options.queueLimit ?? 256,
     maxWaitMs: options.maxQueueWaitMs ?? 250,
@@ -66,10 +68,10 @@ export async function createHasher(options: HasherOptions): Promise<Hasher> {
     }
   }
   const check = (stored: string, password: string) =>
-    limiter.run(() => timed('verify', () => verify(stored, password).catch(() => false)))
+    admission.run(() => timed('verify', () => verify(stored, password).catch(() => false)))
   return {
-    limiter,
-    hash: (password) => limiter.run(() => timed('hash', () => hash(password, argon))),
+    admission,
+    hash: (password) => admission.run(() => timed('hash', () => hash(password, argon))),
     verify: check,
     async verifyDummy(password) {
       await check(dummy, password)

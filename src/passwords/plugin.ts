@@ -19,12 +19,13 @@ export default fp<{ hasher?: Hasher | undefined }>(
         (await createHasher({
           params: passwords.argon2,
           concurrency: passwords.concurrency,
+          threadPoolSize: passwords.threadPoolSize,
           queueLimit: passwords.queueLimit,
           maxQueueWaitMs: passwords.maxQueueWaitMs,
           onWork: (operation, seconds) => app.metrics.hash.duration.observe({ operation }, seconds),
         })),
     )
-    const { limiter } = app.hasher
+    const { admission } = app.hasher
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -37,9 +38,9 @@ export default fp<{ hasher?: Hasher | undefined }>(
     gauge(
       'usersvc_password_hash_queue_length',
       'Password hashes waiting for a thread',
-      () => limiter.queued,
+      () => admission.queued,
     )
-    gauge('usersvc_password_hash_active', 'Password hashes running', () => limiter.active)
+    gauge('usersvc_password_hash_active', 'Password hashes running', () => admission.active)
     app.decorate('passwordPolicy', createPasswordPolicy(passwords.minLength))
   },
   { name: 'passwords', dependencies: ['core', 'metrics'] },

@@ -1,5 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common'
-import type { FieldError } from '../errors.ts'
+import type { FieldCode, FieldError } from '../errors.ts'
 import { codePoints, fold, nfkc } from '../text.ts'
 
 export const PASSWORD_MAX_LENGTH = 256
@@ -18,7 +18,7 @@ export interface PasswordPolicy {
   /**
    * NIST SP 800-63B rev 4: length in code points after NFKC, no composition rules, a
    * blocklist, and not containing the login. Returns every failed rule (empty when fine).
-   * `loginKey` is the folded login (see users/login.ts) or undefined when there is none.
+   * `loginKey` is the folded login (see users/login-name.ts) or undefined when there is none.
    */
   check(password: string, field: string, loginKey?: string): FieldError[]
 }
@@ -32,7 +32,7 @@ export function createPasswordPolicy(minLength: number): PasswordPolicy {
     maxLength,
     check(password, field, loginKey) {
       const errors: FieldError[] = []
-      const fail = (code: string, message: string, limit?: number) =>
+      const fail = (code: FieldCode, message: string, limit?: number) =>
         errors.push({ field, code, message, ...(limit === undefined ? {} : { limit }) })
       if (!password.isWellFormed() || CONTROL.test(password)) {
         fail('invalid_characters', 'must not contain control characters or unpaired surrogates')

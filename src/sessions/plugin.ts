@@ -17,9 +17,7 @@ export default fp(
       createSessionService({
         db: app.store.db,
         clock: app.clock,
-        hasher: app.hasher,
         accessTokens: app.accessTokens,
-        throttle: app.throttle,
         refreshTtlSeconds: app.config.tokens.refreshTtlSeconds,
         onReuse: ({ familyId, userId }) => {
           app.metrics.refreshes.inc({ outcome: 'reuse' })
@@ -39,8 +37,5 @@ export default fp(
     const timer = setInterval(prune, PRUNE_EVERY_MS).unref()
     app.addHook('onClose', async () => clearInterval(timer))
   },
-  {
-    name: 'sessions',
-    dependencies: ['core', 'metrics', 'store', 'passwords', 'tokens', 'throttle'],
-  },
+  { name: 'sessions', dependencies: ['core', 'metrics', 'store', 'tokens'] },
 )

@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely'
-import { type Database, toDate } from '../db/schema.ts'
+import { type Db, toDate } from '../db/schema.ts'
 
 export interface RefreshTokenRow {
   id: string
@@ -21,7 +20,7 @@ export interface NewRefreshToken {
 }
 
 /** Refresh tokens, stored only as hashes. Works on a Kysely instance or a transaction. */
-export function refreshTokenRepository(db: Kysely<Database>) {
+export function refreshTokenRepository(db: Db) {
   return {
     async insert(token: NewRefreshToken): Promise<void> {
       await db
@@ -97,3 +96,5 @@ export function refreshTokenRepository(db: Kysely<Database>) {
     },
   }
 }
+
+export type RefreshTokenRepository = ReturnType<typeof refreshTokenRepository>

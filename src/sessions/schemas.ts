@@ -1,21 +1,8 @@
 import Type from 'typebox'
-import {
-  BODY_ERRORS,
-  Login,
-  NoContent,
-  Password,
-  problems,
-  RefreshToken,
-  UserSchema,
-} from '../http/schemas.ts'
+import { BODY_ERRORS, NoContent, problems } from '../schemas.ts'
+import { UserSchema } from '../users/schemas.ts'
 
-export const LoginBody = Type.Object(
-  { login: Login, password: Password },
-  {
-    additionalProperties: false,
-    examples: [{ login: 'alice', password: 'correct horse battery staple' }],
-  },
-)
+export const RefreshToken = Type.String({ minLength: 1, maxLength: 1024 })
 
 export const RefreshBody = Type.Object(
   { refresh_token: Type.Optional(RefreshToken) },

@@ -1,24 +1,10 @@
 import { RateLimiterRes } from 'rate-limiter-flexible'
+import type { ThrottleLimits } from '../config/throttle.ts'
 import { AppError } from '../errors.ts'
 import { ipv6Groups } from '../ip.ts'
 import type { LimiterFactory } from './limiters.ts'
 
-export interface ThrottleLimits {
-  /** Login attempts per client address per window. */
-  loginPerAddress: { points: number; seconds: number }
-  /** Registrations per client address per window. */
-  registerPerAddress: { points: number; seconds: number }
-  /** Consecutive failures of one account from one address before back-off starts. */
-  backoffAfterPerAddress: number
-  /** Consecutive failures of one account from all addresses before back-off starts. */
-  backoffAfterPerAccount: number
-  /** The longest single back-off. */
-  backoffMaxSeconds: number
-  /** Consecutive failures of one account after which it is locked for the rest of the window. */
-  failureLimit: number
-  /** How long failures are remembered (the window of failureLimit). */
-  failureWindowSeconds: number
-}
+export type { ThrottleLimits } from '../config/throttle.ts'
 
 /** One password check in progress: how it ended. */
 interface Attempt {

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import type { TlsConfig } from '../config.ts'
+import type { TlsConfig } from '../config/index.ts'
 import { DEFAULT_SANS, ensureLeaf, ensureLocalCa } from './local-ca.ts'
 
 export interface TlsCredentials {

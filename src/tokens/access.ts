@@ -5,9 +5,8 @@ import { isUnavailable } from '../db/errors.ts'
 import { AppError } from '../errors.ts'
 import { lru } from '../lru.ts'
 import { isUuid } from '../text.ts'
+import type { Role } from '../users/types.ts'
 import { ALG, type KeyStore } from './keystore.ts'
-
-export type Role = 'user' | 'admin'
 
 export interface AccessClaims {
   sub: string

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { problems } from '../http/schemas.ts'
+import { problems } from '../schemas.ts'
 
 // An allow-list of public members: a private `d` can never be served, whatever the store holds.
 const PublicJwk = Type.Object({

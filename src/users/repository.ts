@@ -1,18 +1,6 @@
-import { type Kysely, type Selectable, sql } from 'kysely'
-import { type Database, toDate, type UsersTable } from '../db/schema.ts'
-import type { Role } from '../tokens/access.ts'
-
-export interface User {
-  id: string
-  login: string
-  role: Role
-  registeredAt: Date
-  passwordChangedAt: Date
-}
-
-export interface UserWithHash extends User {
-  passwordHash: string
-}
+import type { Selectable } from 'kysely'
+import { type Db, toDate, type UsersTable } from '../db/schema.ts'
+import type { Role, User, UserWithHash } from './types.ts'
 
 export interface NewUser {
   id: string
@@ -23,10 +11,11 @@ export interface NewUser {
   now: Date
 }
 
-function toUser(row: Selectable<UsersTable>): UserWithHash {
+function withHash(row: Selectable<UsersTable>): UserWithHash {
   return {
     id: row.id,
     login: row.login,
+    loginKey: row.login_key,
     role: row.role,
     registeredAt: toDate(row.registered_at),
     passwordChangedAt: toDate(row.password_changed_at),
@@ -38,8 +27,10 @@ export function withoutHash({ passwordHash: _, ...user }: UserWithHash): User {
   return user
 }
 
-/** Users in the store. Works on a Kysely instance or a transaction. */
-export function userRepository(db: Kysely<Database>) {
+/** Users in the store. Works on a Kysely instance or a transaction (see lock.ts for the lock). */
+export function userRepository(db: Db) {
+  const byId = (id: string) =>
+    db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
   return {
     /** Throws the driver's unique violation when the login key is taken (see db/errors.ts). */
     async insert(user: NewUser): Promise<User> {
@@ -57,28 +48,44 @@ export function userRepository(db: Kysely<Database>) {
         })
         .returningAll()
         .executeTakeFirstOrThrow()
-      return withoutHash(toUser(row))
+      return withoutHash(withHash(row))
     },
 
-    async findByKey(loginKey: string): Promise<UserWithHash | undefined> {
+    async findById(id: string): Promise<User | undefined> {
+      const row = await byId(id)
+      return row && withoutHash(withHash(row))
+    },
+
+    async existsByKey(loginKey: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('users')
+        .select('id')
+        .where('login_key', '=', loginKey)
+        .executeTakeFirst()
+      return row !== undefined
+    },
+
+    /** For the password check only. */
+    async findWithHashByKey(loginKey: string): Promise<UserWithHash | undefined> {
       const row = await db
         .selectFrom('users')
         .selectAll()
         .where('login_key', '=', loginKey)
         .executeTakeFirst()
-      return row && toUser(row)
+      return row && withHash(row)
     },
 
-    async findById(id: string): Promise<UserWithHash | undefined> {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
-      return row && toUser(row)
+    /** For the password check only. */
+    async findWithHashById(id: string): Promise<UserWithHash | undefined> {
+      const row = await byId(id)
+      return row && withHash(row)
     },
 
     /** Keyset page in registration order (UUIDv7 ids sort by creation time). */
     async list(after: string | undefined, limit: number): Promise<User[]> {
       let query = db.selectFrom('users').selectAll().orderBy('id').limit(limit)
       if (after) query = query.where('id', '>', after)
-      return (await query.execute()).map((row) => withoutHash(toUser(row)))
+      return (await query.execute()).map((row) => withoutHash(withHash(row)))
     },
 
     /** Rehash on login: only if the hash is still the one we verified (no lost password change). */
@@ -92,25 +99,7 @@ export function userRepository(db: Kysely<Database>) {
       return result.numUpdatedRows > 0n
     },
 
-    /**
-     * Inside a transaction: locks the user until COMMIT, with a write that changes nothing (the
-     * row's lock on PostgreSQL, the database's on SQLite), so that a password change committing
-     * meanwhile is waited for and then seen. With `passwordChangedAt`: false unless the password
-     * is still the one of that moment. False when the user is gone.
-     */
-    async hold(id: string, passwordChangedAt?: Date): Promise<boolean> {
-      let query = db
-        .updateTable('users')
-        // Not the key: on PostgreSQL that would block other sessions' inserts (FOR KEY SHARE).
-        .set({ password_changed_at: sql<string>`password_changed_at` })
-        .where('id', '=', id)
-      if (passwordChangedAt) {
-        query = query.where('password_changed_at', '=', passwordChangedAt.toISOString())
-      }
-      const result = await query.executeTakeFirst()
-      return result.numUpdatedRows > 0n
-    },
-
+    /** Under the user's lock (lock.ts), with the sessions ended in the same transaction. */
     async setPassword(id: string, passwordHash: string, now: Date): Promise<void> {
       await db
         .updateTable('users')
@@ -119,6 +108,7 @@ export function userRepository(db: Kysely<Database>) {
         .execute()
     },
 
+    /** Its refresh tokens go with it (ON DELETE CASCADE). */
     async remove(id: string): Promise<boolean> {
       const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
       return result.numDeletedRows > 0n

@@ -1,5 +1,9 @@
-import Type from 'typebox'
-import { Login, Password, UserSchema } from '../http/schemas.ts'
+import Type, { type Static } from 'typebox'
+import { Password } from '../passwords/schemas.ts'
+import { Uuid } from '../schemas.ts'
+import { ROLES, type User } from './types.ts'
+
+// The public face of a user: what every response that carries one may show, and nothing else.
 
 const EXAMPLE_USER = {
   id: '0196f4c2-7b1e-7c3a-9d2e-1f6a5b4c3d2e',
@@ -8,6 +12,29 @@ const EXAMPLE_USER = {
   registered_at: '2026-11-21T23:51:28.123Z',
 }
 
+export const UserSchema = Type.Object(
+  {
+    id: Uuid,
+    login: Type.String(),
+    role: Type.Enum([...ROLES]),
+    registered_at: Type.String({ format: 'date-time' }),
+  },
+  { examples: [EXAMPLE_USER] },
+)
+export type UserBody = Static<typeof UserSchema>
+
+export function userBody(user: User): UserBody {
+  return {
+    id: user.id,
+    login: user.login,
+    role: user.role,
+    registered_at: user.registeredAt.toISOString(),
+  }
+}
+
+// The real rules are in login-name.ts; this only keeps absurd inputs out.
+export const Login = Type.String({ minLength: 1, maxLength: 1024 })
+
 export const RegisterBody = Type.Object(
   { login: Login, password: Password },
   {
@@ -15,8 +42,6 @@ export const RegisterBody = Type.Object(
     examples: [{ login: 'alice', password: 'correct horse battery staple' }],
   },
 )
-
-export const User = Type.Object(UserSchema.properties, { examples: [EXAMPLE_USER] })
 
 export const UserIdParams = Type.Object({ id: Type.String({ description: 'A user id (UUID)' }) })
 
@@ -35,33 +60,4 @@ export const UserList = Type.Object(
     }),
   },
   { examples: [{ items: [EXAMPLE_USER], next_cursor: null }] },
-)
-
-export const ChangePasswordBody = Type.Object(
-  { current_password: Password, new_password: Password },
-  { additionalProperties: false },
-)
-
-export const DeleteMeBody = Type.Object(
-  { password: Password },
-  { additionalProperties: false, description: 'The current password, as confirmation' },
-)
-
-export const PasswordPolicy = Type.Object(
-  {
-    min_length: Type.Integer({ description: 'Unicode code points after NFKC' }),
-    max_length: Type.Integer(),
-    refuses_common_passwords: Type.Boolean(),
-    refuses_login_in_password: Type.Boolean(),
-  },
-  {
-    examples: [
-      {
-        min_length: 15,
-        max_length: 256,
-        refuses_common_passwords: true,
-        refuses_login_in_password: true,
-      },
-    ],
-  },
 )

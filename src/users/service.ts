@@ -5,11 +5,10 @@ import type { Db } from '../db/schema.ts'
 import { AppError, type FieldError } from '../errors.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
-import { refreshTokenRepository } from '../sessions/repository.ts'
 import type { Throttle } from '../throttle/throttle.ts'
-import type { Role } from '../tokens/access.ts'
-import { checkLogin } from './login.ts'
-import { type User, userRepository, withoutHash } from './repository.ts'
+import { checkLogin } from './login-name.ts'
+import { userRepository } from './repository.ts'
+import type { Role, User } from './types.ts'
 
 export interface UserServiceOptions {
   db: Db
@@ -19,6 +18,7 @@ export interface UserServiceOptions {
   throttle: Throttle
 }
 
+/** Who is asking: the authenticated caller. */
 export interface Actor {
   id: string
   role: Role
@@ -26,30 +26,17 @@ export interface Actor {
 
 export const noSuchUser = () => new AppError('not_found', { detail: 'No such user.' })
 
-function rejected(errors: FieldError[]): AppError {
-  // Only password rules failed → password_policy; anything else → validation_failed (with all).
+/** Only password rules failed → password_policy; anything else → validation_failed (with all). */
+export function rejected(errors: FieldError[]): AppError {
   const code = errors.every((e) => e.field.endsWith('password'))
     ? 'password_policy'
     : 'validation_failed'
   return new AppError(code, { errors })
 }
 
+/** Accounts: creating them, reading them, and an admin deleting them. */
 export function createUserService({ db, clock, hasher, policy, throttle }: UserServiceOptions) {
   const users = userRepository(db)
-
-  /**
-   * The caller's own record, once `password` proves it is the holder. A stolen access token must
-   * not become a way to guess the password: wrong ones count as failed logins of the account.
-   */
-  async function confirmPassword(actor: Actor, password: string, address: string, wrong: string) {
-    const found = await users.findById(actor.id)
-    if (!found) throw noSuchUser()
-    const ok = await throttle.guard(accountKey(found.login) ?? found.id, address, () =>
-      hasher.verify(found.passwordHash, normalisePassword(password)),
-    )
-    if (!ok) throw new AppError('invalid_credentials', { detail: wrong })
-    return found
-  }
 
   return {
     /** Every login and password rule `login` and `password` break (whichever are strings). */
@@ -87,11 +74,11 @@ export function createUserService({ db, clock, hasher, policy, throttle }: UserS
       address?: string,
     ): Promise<User> {
       if (address !== undefined) await throttle.registration(address)
-      hasher.limiter.assertAdmits()
+      hasher.admission.assertAdmits()
       const { key, errors } = this.registrationErrors(login, password)
       if (!key || errors.length > 0) throw rejected(errors)
       // Spare the hash when the login is plainly taken; the UNIQUE index still settles races.
-      if (await users.findByKey(key)) throw new AppError('login_taken')
+      if (await users.existsByKey(key)) throw new AppError('login_taken')
       const passwordHash = await hasher.hash(normalisePassword(password))
       try {
         return await users.insert({
@@ -112,7 +99,7 @@ export function createUserService({ db, clock, hasher, policy, throttle }: UserS
     async get(actor: Actor, id: string): Promise<User> {
       const found = actor.id === id || actor.role === 'admin' ? await users.findById(id) : undefined
       if (!found) throw noSuchUser()
-      return withoutHash(found)
+      return found
     },
 
     async list(actor: Actor, after: string | undefined, limit: number) {
@@ -125,49 +112,20 @@ export function createUserService({ db, clock, hasher, policy, throttle }: UserS
       return { items, next: rows.length > limit && last ? last.id : undefined }
     },
 
-    /** Changing the password ends every session: all refresh tokens of the user are revoked. */
-    async changePassword(
-      actor: Actor,
-      current: string,
-      next: string,
-      address: string,
-    ): Promise<void> {
-      const found = await confirmPassword(actor, current, address, 'The current password is wrong.')
-      const errors = policy.check(next, 'new_password', accountKey(found.login))
-      if (errors.length > 0) throw rejected(errors)
-      const passwordHash = await hasher.hash(normalisePassword(next))
-      await db.transaction().execute(async (trx) => {
-        const locked = userRepository(trx)
-        // Still the password that was checked (no other change came between), and locked: a
-        // refresh or login in progress finishes first, and its tokens are ended below.
-        if (!(await locked.hold(found.id, found.passwordChangedAt))) {
-          throw new AppError('invalid_credentials', { detail: 'The current password is wrong.' })
-        }
-        // Always after the password it replaces, even if this clock runs behind another's.
-        const now = new Date(Math.max(clock.now().getTime(), found.passwordChangedAt.getTime() + 1))
-        await locked.setPassword(found.id, passwordHash, now)
-        await refreshTokenRepository(trx).revokeAllOfUser(found.id, now)
-      })
-    },
-
-    /** The account deletes itself, once its password confirms it is really the holder. */
-    async removeSelf(actor: Actor, password: string, address: string): Promise<void> {
-      const found = await confirmPassword(actor, password, address, 'The password is wrong.')
-      await users.remove(found.id)
-    },
-
-    /** Deleting a user deletes its refresh tokens with it (ON DELETE CASCADE). */
+    /**
+     * An admin deletes another account. Nobody deletes their own by id: that is
+     * DELETE /user/me, confirmed by the password (authn/credentials.ts). Others' ids get the
+     * same 404 as ids that do not exist.
+     */
     async remove(actor: Actor, id: string): Promise<void> {
-      const allowed = actor.id === id || actor.role === 'admin'
-      if (!allowed || !(await users.remove(id))) throw noSuchUser()
+      if (actor.id === id) {
+        throw new AppError('forbidden', {
+          detail: 'Delete your own account with DELETE /user/me, confirmed by your password.',
+        })
+      }
+      if (actor.role !== 'admin' || !(await users.remove(id))) throw noSuchUser()
     },
   }
-}
-
-/** The throttle's and the policy's name for an account: its login key. */
-function accountKey(login: string): string | undefined {
-  const checked = checkLogin(login)
-  return checked.ok ? checked.key : undefined
 }
 
 export type UserService = ReturnType<typeof createUserService>

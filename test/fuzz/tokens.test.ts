@@ -52,12 +52,17 @@ async function makeKit(app: App, clock: TestClock): Promise<Kit> {
   // Its user is gone.
   const ghost = await app.users.register('ghost1', PASSWORD, 'user')
   stale.push(await app.accessTokens.issue(ghost))
-  await app.users.remove(ghost, ghost.id)
+  await app.credentials.deleteSelf(ghost, PASSWORD, '127.0.0.1')
   // Issued before a password change.
   const bob = await app.users.register('bob1', PASSWORD, 'user')
   stale.push(await app.accessTokens.issue(bob))
   clock.advance(2)
-  await app.users.changePassword(bob, PASSWORD, 'an entirely different passphrase', '127.0.0.1')
+  await app.credentials.changePassword(
+    bob,
+    PASSWORD,
+    'an entirely different passphrase',
+    '127.0.0.1',
+  )
   return {
     accounts,
     kid: published.kid as string,

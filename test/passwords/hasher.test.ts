@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
 import { type Algorithm, hash as argon2Hash } from '@node-rs/argon2'
-import { loadConfig } from '../../src/config.ts'
+import { loadConfig } from '../../src/config/index.ts'
 import { AppError } from '../../src/errors.ts'
+import { createAdmission } from '../../src/passwords/admission.ts'
 import { createHasher, type Hasher } from '../../src/passwords/hasher.ts'
-import { createLimiter } from '../../src/passwords/limiter.ts'
 import { PASSWORD } from '../helpers.ts'
 
 const DEFAULT_PARAMS = loadConfig({}).passwords.argon2
@@ -122,8 +122,8 @@ describe('hasher (real default argon2id parameters)', () => {
       limited.hash('third password!'),
     ]
     // One runs and one waits; the third was not accepted at all.
-    assert.equal(limited.limiter.active, 1)
-    assert.equal(limited.limiter.queued, 1)
+    assert.equal(limited.admission.active, 1)
+    assert.equal(limited.admission.queued, 1)
     const [first, second, third] = await Promise.allSettled(pending)
     assert.equal(first?.status, 'fulfilled')
     assert.equal(second?.status, 'fulfilled')
@@ -135,8 +135,8 @@ describe('hasher (real default argon2id parameters)', () => {
     assert.equal(error.status, 503)
     assert.deepEqual(error.headers, { 'retry-after': '1' })
     // Everything was released: the next hash is accepted.
-    assert.equal(limited.limiter.active, 0)
-    assert.equal(limited.limiter.queued, 0)
+    assert.equal(limited.admission.active, 0)
+    assert.equal(limited.admission.queued, 0)
     assert.match(await limited.hash('fourth password'), PHC)
   })
 
@@ -155,7 +155,7 @@ describe('hasher (real default argon2id parameters)', () => {
 
 describe('limiter', () => {
   test('runs at most `concurrency` tasks at once, the rest in arrival order', async () => {
-    const limiter = createLimiter({ concurrency: 2, queueLimit: 10, maxWaitMs: 60_000 })
+    const limiter = createAdmission({ concurrency: 2, queueLimit: 10, maxWaitMs: 60_000 })
     const started: number[] = []
     const gates: Array<() => void> = []
     const task = (n: number) => () =>
@@ -181,7 +181,7 @@ describe('limiter', () => {
   })
 
   test('a task that fails frees its slot', async () => {
-    const limiter = createLimiter({ concurrency: 1, queueLimit: 0, maxWaitMs: 60_000 })
+    const limiter = createAdmission({ concurrency: 1, queueLimit: 0, maxWaitMs: 60_000 })
     await assert.rejects(
       limiter.run(async () => {
         throw new Error('boom')
@@ -195,7 +195,7 @@ describe('limiter', () => {
   test('refuses a task whose expected wait exceeds maxWaitMs, judged from recent task times', async () => {
     // Its own clock: each task of the warm-up takes exactly 100 ms, whatever the machine does.
     let clock = 0
-    const limiter = createLimiter({
+    const limiter = createAdmission({
       concurrency: 1,
       queueLimit: 100,
       maxWaitMs: 250,

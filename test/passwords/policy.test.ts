@@ -6,7 +6,7 @@ import {
   normalisePassword,
   PASSWORD_MAX_LENGTH,
 } from '../../src/passwords/policy.ts'
-import { checkLogin } from '../../src/users/login.ts'
+import { checkLogin } from '../../src/users/login-name.ts'
 
 const common = dictionary['passwords-common'] as string[]
 const policy = createPasswordPolicy(15)

@@ -3,15 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
 import type { App } from '../../src/app.ts'
 import { refreshTokenRepository } from '../../src/sessions/repository.ts'
-import {
-  assertProblem,
-  assertTokenAccepted,
-  deleteUser,
-  logout,
-  refresh,
-  SESSION_FIELDS,
-} from '../api.ts'
-import { dialects, login, makeApp, type Session, signUp } from '../helpers.ts'
+import { assertProblem, assertTokenAccepted, logout, refresh, SESSION_FIELDS } from '../api.ts'
+import { bearer, dialects, login, makeApp, PASSWORD, type Session, signUp } from '../helpers.ts'
 
 type Reply = Awaited<ReturnType<App['inject']>>
 
@@ -223,7 +216,12 @@ for (const dialect of dialects()) {
     test('a deleted user cannot refresh', async (t) => {
       const { app } = await makeApp(t, { dialect })
       const session = await signUp(app, 'leaving')
-      const deleted = await deleteUser(app, session.access_token, session.user.id)
+      const deleted = await app.inject({
+        method: 'DELETE',
+        url: '/user/me',
+        headers: bearer(session.access_token),
+        payload: { password: PASSWORD },
+      })
       assert.equal(deleted.statusCode, 204, deleted.body)
       assertInvalidRefresh(await refresh(app, session.refresh_token), 'after deletion')
     })

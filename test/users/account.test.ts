@@ -5,6 +5,7 @@ import type { Hasher } from '../../src/passwords/hasher.ts'
 import {
   assertGone,
   assertProblem,
+  assertTokenAccepted,
   assertTokenRejected,
   BEARER_CHALLENGE,
   changePassword,
@@ -29,6 +30,7 @@ import {
   PASSWORD,
   register,
   signUp,
+  signUpAdmin,
 } from '../helpers.ts'
 
 for (const dialect of dialects()) {
@@ -187,7 +189,7 @@ for (const dialect of dialects()) {
       let hold: Promise<void> | undefined
       const gated: Hasher = {
         ...hasher,
-        limiter: hasher.limiter,
+        admission: hasher.admission,
         async verify(stored, password) {
           const ok = await hasher.verify(stored, password)
           const waiting = hold
@@ -309,12 +311,32 @@ for (const dialect of dialects()) {
   })
 
   describe(`DELETE /user/{id} (${dialect})`, () => {
-    test('a user deletes itself: 204, then it is gone and the login is free again', async (t) => {
+    test('nobody deletes their own account by id, not even an admin: 403, and it stays', async (t) => {
+      const { app } = await makeApp(t, { dialect })
+      const alice = await signUp(app, 'alice')
+      const root = await signUpAdmin(app, 'root')
+      for (const who of [alice, root]) {
+        for (const id of [who.user.id, who.user.id.toUpperCase()]) {
+          const res = await deleteUser(app, who.access_token, id)
+          const problem = assertProblem(res, 403, 'forbidden', who.user.login)
+          assert.match(problem.detail, /DELETE \/user\/me/)
+        }
+        assert.equal(await userExists(app, who.user.id), true, who.user.login)
+        await assertTokenAccepted(app, who.access_token, who.user.id, who.user.login)
+      }
+    })
+
+    test('a user deletes itself with its password: 204, gone, the login is free again', async (t) => {
       const { app } = await makeApp(t, { dialect })
       const alice = await signUp(app, 'alice')
       const other = await login(app, 'alice')
       assert.equal(other.statusCode, 200)
-      const res = await deleteUser(app, alice.access_token, alice.user.id)
+      const res = await app.inject({
+        method: 'DELETE',
+        url: '/user/me',
+        headers: bearer(alice.access_token),
+        payload: { password: PASSWORD },
+      })
       assert.equal(res.statusCode, 204, res.body)
       assert.equal(res.body, '')
       assert.equal(await userExists(app, alice.user.id), false)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { codePoints, fold, nfkc } from '../../src/text.ts'
-import { checkLogin, LOGIN_MAX_LENGTH, LOGIN_MIN_LENGTH } from '../../src/users/login.ts'
+import { checkLogin, LOGIN_MAX_LENGTH, LOGIN_MIN_LENGTH } from '../../src/users/login-name.ts'
 
 const COMPOSED = 'jos\u00e9'
 const DECOMPOSED = 'jose\u0301'

@@ -120,14 +120,14 @@ test('deleting the last user of a later page steps back to the page before', asy
 
 test('a user deleted meanwhile by someone else: "not found" is said, and the list is reloaded', async (t) => {
   const web = await serve(t)
-  await web.app.users.register('root', PASSWORD, 'admin')
+  const root = await web.app.users.register('root', PASSWORD, 'admin')
   const victim = (await register(web.app, 'w01')).json()
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await signInUi(tab, 'root')
     await openApp(tab, '#/users')
     await page.locator('tr[data-user="w01"]').waitFor()
-    await web.app.users.remove({ id: victim.id, role: 'user' }, victim.id)
+    await web.app.users.remove(root, victim.id)
     await page.getByRole('button', { name: 'Delete user w01' }).click()
     await page.getByRole('button', { name: 'Yes, delete w01' }).click()
     await page.getByRole('alert').filter({ hasText: 'it may have been deleted already' }).waitFor()

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { catalogue } from '../../src/errors.ts'
 import { createPasswordPolicy } from '../../src/passwords/policy.ts'
-import { checkLogin } from '../../src/users/login.ts'
+import { checkLogin } from '../../src/users/login-name.ts'
 import { ROOT } from './browser.ts'
 
 type Message = string | Record<string, string>

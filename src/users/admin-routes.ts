@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AppError } from '../errors.ts'
-import { NoContent, problems, userBody } from '../http/schemas.ts'
+import { invalidField } from '../errors.ts'
+import { bearerAuth, NoContent, problems } from '../schemas.ts'
 import { isUuid } from '../text.ts'
-import { actor, bearer, requireAdmin } from './request.ts'
-import { ListQuery, User, UserIdParams, UserList } from './schemas.ts'
+import { ListQuery, UserIdParams, UserList, userBody } from './schemas.ts'
 import { noSuchUser } from './service.ts'
 
 // Cursors are opaque to clients (base64url of the last id), so the paging key may change.
@@ -11,26 +10,21 @@ const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString()
   if (isUuid(id)) return id
-  throw new AppError('validation_failed', {
-    errors: [
-      { field: 'cursor', code: 'invalid_format', message: 'is not a cursor this service gave out' },
-    ],
-  })
+  throw invalidField('cursor', 'invalid_format', 'is not a cursor this service gave out')
 }
 
-/** Users by id (the user itself or an admin) and the list of all users (admins). */
+/** What admins do with other accounts: list them, delete them. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const auth = { onRequest: app.authenticate }
   const tags = ['users']
 
   app.get(
     '/user/',
     {
-      onRequest: [app.authenticate, requireAdmin],
+      onRequest: [app.authenticate, app.requireAdmin],
       schema: {
         summary: 'List users in registration order (admins); RFC 8288 Link: rel="next"',
         tags,
-        security: bearer,
+        security: bearerAuth,
         querystring: ListQuery,
         response: { 200: UserList, ...problems('invalid_token', 'forbidden', 'validation_failed') },
       },
@@ -38,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { limit, cursor } = request.query
       const page = await app.users.list(
-        actor(request),
+        request.actor,
         cursor ? decodeCursor(cursor) : undefined,
         limit,
       )
@@ -48,41 +42,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   )
 
-  app.get(
-    '/user/:id',
-    {
-      ...auth,
-      schema: {
-        summary: 'A user: itself, or any for an admin (404 otherwise, as for no such id)',
-        tags,
-        security: bearer,
-        params: UserIdParams,
-        response: { 200: User, ...problems('invalid_token', 'not_found') },
-      },
-    },
-    async (request) => {
-      const { id } = request.params
-      if (!isUuid(id)) throw noSuchUser()
-      return userBody(await app.users.get(actor(request), id.toLowerCase()))
-    },
-  )
-
   app.delete(
     '/user/:id',
     {
-      ...auth,
+      onRequest: app.authenticate,
       schema: {
-        summary: 'Delete a user: itself, or any for an admin (404 otherwise)',
+        summary:
+          'Delete another user (admins; 404 for others). Your own account: DELETE /user/me (403 here)',
         tags,
-        security: bearer,
+        security: bearerAuth,
         params: UserIdParams,
-        response: { 204: NoContent, ...problems('invalid_token', 'not_found') },
+        response: { 204: NoContent, ...problems('invalid_token', 'forbidden', 'not_found') },
       },
     },
     async (request, reply) => {
       const { id } = request.params
       if (!isUuid(id)) throw noSuchUser()
-      await app.users.remove(actor(request), id.toLowerCase())
+      await app.users.remove(request.actor, id.toLowerCase())
       return reply.code(204).send(null)
     },
   )

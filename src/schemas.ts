@@ -1,15 +1,19 @@
-import Type, { type Static } from 'typebox'
-import { catalogue, type ErrorCode } from '../errors.ts'
+import Type from 'typebox'
+import { catalogue, type ErrorCode, FIELD_CODES } from './errors.ts'
 
-// Shared schema pieces: validation, response allow-lists, types and (later) OpenAPI from one source.
+// Schema pieces every route shares: validation, response allow-lists and OpenAPI from one source.
+// Each capability's own pieces (a login, a password, a user) live in its folder.
 
 export const Uuid = Type.String({ format: 'uuid' })
 
 export const NoContent = Type.Null({ description: 'No content' })
 
+/** The OpenAPI security requirement of routes that take a Bearer access token. */
+export const bearerAuth = [{ bearerAuth: [] }]
+
 export const FieldErrorSchema = Type.Object({
   field: Type.String(),
-  code: Type.String(),
+  code: Type.Enum([...FIELD_CODES]),
   message: Type.String(),
   limit: Type.Optional(
     Type.Number({
@@ -67,32 +71,4 @@ export function problems(...codes: ErrorCode[]) {
     problemResponse(`Problem document; code: ${list.map((c) => `\`${c}\``).join(', ')}`),
   ])
   return { ...Object.fromEntries(entries), ...problemResponses } as typeof problemResponses
-}
-
-export const UserSchema = Type.Object({
-  id: Uuid,
-  login: Type.String(),
-  role: Type.Enum(['user', 'admin']),
-  registered_at: Type.String({ format: 'date-time' }),
-})
-export type UserBody = Static<typeof UserSchema>
-
-// Passwords are bounded here only to keep absurd inputs out; the policy (≤ 256 code points after
-// NFKC) gives the real answer, and the 16 KiB body limit comes first anyway.
-export const Password = Type.String({ minLength: 1, maxLength: 4096 })
-export const Login = Type.String({ minLength: 1, maxLength: 1024 })
-export const RefreshToken = Type.String({ minLength: 1, maxLength: 1024 })
-
-export function userBody(user: {
-  id: string
-  login: string
-  role: 'user' | 'admin'
-  registeredAt: Date
-}): UserBody {
-  return {
-    id: user.id,
-    login: user.login,
-    role: user.role,
-    registered_at: user.registeredAt.toISOString(),
-  }
 }

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts'
 
-export interface Limiter {
+export interface Admission {
   run<T>(task: () => Promise<T>): Promise<T>
   /** Throws 503 overloaded now if a task would be refused: lets callers refuse before other work. */
   assertAdmits(): void
@@ -8,7 +8,7 @@ export interface Limiter {
   readonly queued: number
 }
 
-export interface LimiterOptions {
+export interface AdmissionOptions {
   concurrency: number
   /** Hard cap on waiting tasks. */
   queueLimit: number
@@ -31,15 +31,16 @@ const overloaded = () =>
   })
 
 /**
- * At most `concurrency` tasks at once, and a bounded wait for the rest; beyond that the request
- * is refused at once (503 overloaded) instead of piling up latency and memory.
+ * Admission to the hashing threads: at most `concurrency` tasks at once, and a bounded wait for
+ * the rest; beyond that the request is refused at once (503 overloaded) instead of piling up
+ * latency and memory. (Not the throttle: that one limits attempts per account and address.)
  */
-export function createLimiter({
+export function createAdmission({
   concurrency,
   queueLimit,
   maxWaitMs,
   now = () => performance.now(),
-}: LimiterOptions): Limiter {
+}: AdmissionOptions): Admission {
   let active = 0
   // Exponentially weighted average of task durations: what a place in the queue costs. The
   // first few (cold threads, JIT) say little, so the wait bound applies once there are enough.

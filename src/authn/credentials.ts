@@ -1,0 +1,69 @@
+import type { Clock } from '../clock.ts'
+import type { Db } from '../db/schema.ts'
+import { AppError } from '../errors.ts'
+import type { Hasher } from '../passwords/hasher.ts'
+import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
+import { endSessionsOf } from '../sessions/service.ts'
+import { withUserLock } from '../users/lock.ts'
+import { userRepository } from '../users/repository.ts'
+import { rejected } from '../users/service.ts'
+import type { User } from '../users/types.ts'
+import type { PasswordCheck } from './password.ts'
+
+export interface CredentialServiceOptions {
+  db: Db
+  clock: Clock
+  hasher: Hasher
+  policy: PasswordPolicy
+  passwords: PasswordCheck
+}
+
+/**
+ * What the caller may do only after proving again that they hold the account: a stolen access
+ * token must not become a way to take it over or to guess its password (wrong ones count as
+ * failed logins of the account).
+ */
+export function createCredentialService(options: CredentialServiceOptions) {
+  const { db, clock, hasher, policy, passwords } = options
+
+  async function confirm(actor: User, password: string, address: string, wrong: string) {
+    const found = await passwords.check({ id: actor.id }, password, address)
+    if (!found) throw new AppError('invalid_credentials', { detail: wrong })
+    return found
+  }
+
+  return {
+    /** A new password ends every session: all refresh tokens of the user are revoked with it. */
+    async changePassword(actor: User, current: string, next: string, address: string) {
+      const wrong = 'The current password is wrong.'
+      const found = await confirm(actor, current, address, wrong)
+      const errors = policy.check(next, 'new_password', found.loginKey)
+      if (errors.length > 0) throw rejected(errors)
+      const passwordHash = await hasher.hash(normalisePassword(next))
+      const changed = await withUserLock(
+        db,
+        found.id,
+        async (trx) => {
+          // Always after the password it replaces, even if this clock runs behind another's.
+          const now = new Date(
+            Math.max(clock.now().getTime(), found.passwordChangedAt.getTime() + 1),
+          )
+          await userRepository(trx).setPassword(found.id, passwordHash, now)
+          await endSessionsOf(trx, found.id, now)
+          return true
+        },
+        // Still the password that was checked: of two changes racing, one is refused.
+        { passwordChangedAt: found.passwordChangedAt },
+      )
+      if (!changed) throw new AppError('invalid_credentials', { detail: wrong })
+    },
+
+    /** The account deletes itself, once its password confirms it is really the holder. */
+    async deleteSelf(actor: User, password: string, address: string): Promise<void> {
+      const found = await confirm(actor, password, address, 'The password is wrong.')
+      await userRepository(db).remove(found.id)
+    },
+  }
+}
+
+export type CredentialService = ReturnType<typeof createCredentialService>

@@ -1,0 +1,94 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { counted } from '../metrics/outcomes.ts'
+import { BODY_ERRORS, bearerAuth, NoContent, problems } from '../schemas.ts'
+import { assertSameOrigin } from '../sessions/cookie.ts'
+import { sendTokens } from '../sessions/reply.ts'
+import { CookieQuery, tokenResponses } from '../sessions/schemas.ts'
+import { ChangePasswordBody, DeleteMeBody, LoginBody } from './schemas.ts'
+
+const loginOutcomes = {
+  invalid_credentials: 'invalid',
+  rate_limited: 'throttled',
+  overloaded: 'overloaded',
+} as const
+
+// What a route that checks a password may answer besides its own errors.
+const PASSWORD_CHECKED = [
+  ...BODY_ERRORS,
+  'invalid_token',
+  'invalid_credentials',
+  'rate_limited',
+  'overloaded',
+] as const
+
+/** Logging in, and what the caller does with the password after proving it again. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { refreshTtlSeconds } = app.config.tokens
+
+  app.post(
+    '/session/',
+    {
+      schema: {
+        summary: 'Log in: an access token and a refresh token',
+        tags: ['sessions'],
+        querystring: CookieQuery,
+        body: LoginBody,
+        response: tokenResponses,
+      },
+    },
+    async (request, reply) => {
+      const cookie = request.query.cookie === true
+      if (cookie) assertSameOrigin(request, app.config.allowedOrigins)
+      const { login, password } = request.body
+      const pair = await counted(app.metrics.logins, 'success', loginOutcomes, () =>
+        app.logins.login(login, password, request.ip),
+      )
+      return sendTokens(reply, pair, cookie ? { maxAgeSeconds: refreshTtlSeconds } : undefined)
+    },
+  )
+
+  app.put(
+    '/user/me/password',
+    {
+      // onRequest: an unauthenticated request is refused before its body is even parsed.
+      onRequest: app.authenticate,
+      schema: {
+        summary: 'Change the password; ends every session',
+        tags: ['users'],
+        security: bearerAuth,
+        body: ChangePasswordBody,
+        response: { 204: NoContent, ...problems(...PASSWORD_CHECKED, 'password_policy') },
+      },
+    },
+    async (request, reply) => {
+      const { current_password, new_password } = request.body
+      await app.credentials.changePassword(
+        request.actor,
+        current_password,
+        new_password,
+        request.ip,
+      )
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.delete(
+    '/user/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        summary: 'Delete the caller’s own account, confirmed by its password',
+        tags: ['users'],
+        security: bearerAuth,
+        body: DeleteMeBody,
+        response: { 204: NoContent, ...problems(...PASSWORD_CHECKED) },
+      },
+    },
+    async (request, reply) => {
+      await app.credentials.deleteSelf(request.actor, request.body.password, request.ip)
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+export default routes
