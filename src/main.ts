@@ -36,12 +36,18 @@ async function reloadTls(app: App, config: Config, reason: string): Promise<void
   }
 }
 
-function banner(config: Config, port: number, tls: TlsCredentials | undefined): string {
+function banner(
+  config: Config,
+  port: number,
+  tls: TlsCredentials | undefined,
+  metrics: string,
+): string {
   const loopback = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(config.host)
   const host = loopback ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host
   const base = `${tls ? 'https' : 'http'}://${host}:${port}`
   const lines = [`usersvc is listening on ${base}${tls ? ' (HTTP/2 and HTTP/1.1)' : ''}`]
   lines.push(`  database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`)
+  lines.push(`  metrics:  ${metrics}`)
   if (tls?.local) {
     const ca = relative(process.cwd(), tls.local.caPath) || tls.local.caPath
     lines.push(`  local CA: ${ca}`, `  SHA-256:  ${tls.local.fingerprint}`)
@@ -98,21 +104,24 @@ export async function serve(config: Config): Promise<void> {
     await app.close()
     logStream.flushSync()
   })
+  let metrics = 'off (METRICS_PORT=0)'
   if (config.metrics) {
     const { host, port } = config.metrics
     try {
       metricsServer = await startMetricsServer(app.metrics.registry, host, port)
-      app.log.info({ url: `http://${host}:${port}/metrics` }, 'metrics listening')
+      metrics = `http://${host}:${port}/metrics`
+      app.log.info({ url: metrics }, 'metrics listening')
     } catch (error) {
-      // Metrics are for operators; a taken port must not take the service down with it.
-      app.log.error(
-        { err: error, host, port },
-        'metrics listener could not start; serving without it',
-      )
+      // Metrics are for operators; a taken port must not take the service down with it. Said
+      // plainly, here and in the banner: a second instance on one machine meets this first.
+      const code = (error as NodeJS.ErrnoException).code
+      const why = code === 'EADDRINUSE' ? `${host}:${port} is in use` : `${host}:${port}: ${code}`
+      metrics = `off: ${why} (another instance?); set METRICS_PORT, or 0 to turn them off`
+      app.log.warn({ host, port, code }, 'metrics listener could not start; serving without it')
     }
   }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   // For the person at the terminal; the JSON log on stdout is for machines.
-  process.stderr.write(banner(config, port, credentials))
+  process.stderr.write(banner(config, port, credentials, metrics))
 }

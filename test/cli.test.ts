@@ -263,12 +263,30 @@ describe('usersvc CLI: admin create', () => {
     assert.deepEqual(await users(databaseUrl), [])
   })
 
-  test('an empty pipe is an empty password: refused', async (t) => {
+  test('no password at all (no variable, nothing piped) says so, exits 2, creates nothing', async (t) => {
     const { run, databaseUrl } = await cli(t)
     const result = await run(['admin', 'create', '--login', 'root'], { input: '' })
+    assert.equal(result.code, 2, showRun(result))
+    assert.match(result.stderr, /no password given/)
+    assert.match(result.stderr, /USERSVC_ADMIN_PASSWORD/)
+    assert.doesNotMatch(result.stderr, /characters long/)
+    assert.equal(existsSync(databaseUrl.slice('sqlite:'.length)), false, 'no database made')
+  })
+
+  test('an empty line is an empty password: refused by the policy', async (t) => {
+    const { run, databaseUrl } = await cli(t)
+    const result = await run(['admin', 'create', '--login', 'root'], { input: '\n' })
     assert.equal(result.code, 1, showRun(result))
     assert.match(result.stderr, /must be at least 15 characters long/)
     assert.deepEqual(await users(databaseUrl), [])
+  })
+
+  test('an option another command takes is refused with this command’s usage', async (t) => {
+    const { run } = await cli(t)
+    const result = await run(['keys', 'rotate', '--login', 'root'])
+    assert.equal(result.code, 2, showRun(result))
+    assert.match(result.stderr, /Unknown option '--login'/)
+    assert.match(result.stderr, /usage: usersvc keys rotate/)
   })
 
   test('a bad login is refused', async (t) => {

@@ -1,7 +1,10 @@
 import { createInterface } from 'node:readline/promises'
 
-/** A secret from a pipe (first line), or typed at a terminal without echo. */
-export async function readSecret(prompt: string): Promise<string> {
+/**
+ * A secret from a pipe (first line), or typed at a terminal without echo. Undefined when standard
+ * input ends before a line: nothing was given (an empty line is an empty secret).
+ */
+export async function readSecret(prompt: string): Promise<string | undefined> {
   const input = process.stdin
   if (!input.isTTY) {
     const rl = createInterface({ input, terminal: false })
@@ -9,7 +12,7 @@ export async function readSecret(prompt: string): Promise<string> {
       rl.close()
       return line
     }
-    return ''
+    return undefined
   }
   process.stderr.write(prompt)
   input.setRawMode(true)

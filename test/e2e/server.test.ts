@@ -290,10 +290,18 @@ describe('usersvc serve (real process, real port)', () => {
     const live = await fetch(`${server.base}/health/live`)
     assert.equal(live.status, 200)
     const line = await server.waitForLine((l) => /metrics listener could not start/.test(l))
-    const logged = JSON.parse(line) as { level: number; port: number; err?: { code?: string } }
-    assert.equal(logged.level, 50, line)
+    const logged = JSON.parse(line) as { level: number; port: number; code?: string }
+    // A warning in one line, not an error with a stack trace: the service works as configured.
+    assert.equal(logged.level, 40, line)
     assert.equal(logged.port, metricsPort, line)
-    assert.equal(logged.err?.code, 'EADDRINUSE', line)
+    assert.equal(logged.code, 'EADDRINUSE', line)
+    assert.doesNotMatch(line, /stack|\\n\s+at /, line)
     assert.ok(!server.stdout.some((l) => /metrics listening/.test(l)), server.stdout.join('\n'))
+    // The person at the terminal is told too, with what to do about it.
+    assert.match(
+      server.stderr(),
+      new RegExp(`metrics: +off: 127\\.0\\.0\\.1:${metricsPort} is in use`),
+    )
+    assert.match(server.stderr(), /set METRICS_PORT/)
   })
 })

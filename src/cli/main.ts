@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config/index.ts'
+import { AppError } from '../errors.ts'
+import { adminCommand } from './admin.ts'
+import { type Command, UsageError } from './command.ts'
+import { keysCommand } from './keys.ts'
+import { migrateCommand } from './migrate.ts'
+import { serveCommand } from './serve.ts'
+import { tlsCommand } from './tls.ts'
+
+const commands: Record<string, Command> = {
+  serve: serveCommand,
+  migrate: migrateCommand,
+  admin: adminCommand,
+  keys: keysCommand,
+  tls: tlsCommand,
+}
+
+const usage = `usage: usersvc <command> [options]
+
+commands:
+  serve                        run the service (what \`npm start\` does)
+  migrate                      apply database migrations and exit
+  admin create --login NAME    create an admin user; the password is read from
+                               USERSVC_ADMIN_PASSWORD, a pipe, or the terminal
+  keys rotate                  add a new signing key; the old one stays in the
+                               JWKS until the tokens it signed have expired
+  tls init                     make (or renew) the local CA and server certificate
+  tls print-ca                 print the local CA certificate (PEM) to trust it
+
+Configuration comes from environment variables: see .env.example.
+Run \`usersvc <command> --help\` for more.`
+
+/** Runs one command line; the exit code, or -1 while the service keeps running. */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage)
+    return name ? 0 : 2
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined
+  if (!command) {
+    console.error(`usersvc: unknown command "${name}"\n\n${usage}`)
+    return 2
+  }
+  let input: ReturnType<typeof parseArgs>
+  try {
+    input = parseArgs({
+      args: rest,
+      options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+      allowPositionals: true,
+    })
+  } catch (error) {
+    console.error(`usersvc: ${(error as Error).message}\n\n${command.usage}`)
+    return 2
+  }
+  if (input.values.help) {
+    console.log(command.usage)
+    return 0
+  }
+  return command.run(input, loadConfig())
+}
+
+/** The process's exit code from a command line, and every failure said in one line or two. */
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    const code = await main(argv)
+    if (code >= 0) process.exitCode = code
+  } catch (error) {
+    process.exitCode = error instanceof UsageError ? 2 : 1
+    if (error instanceof UsageError) {
+      console.error(error.message)
+    } else if (error instanceof ConfigError) {
+      console.error(`usersvc: ${error.message}`)
+    } else if (error instanceof AppError) {
+      const reasons = error.errors?.map((e) => `\n  ${e.field}: ${e.message}`).join('') ?? ''
+      console.error(`usersvc: ${error.detail ?? error.message}${reasons}`)
+    } else {
+      console.error('usersvc:', error instanceof Error ? error.message : error)
+    }
+  }
+}
