@@ -22,17 +22,17 @@ trap 'rm -f "$log"' EXIT
 # ---- commands, each with the Debian package that has it
 # A name is looked up on PATH as the tests spawn it; a path is what the tests use as it is.
 checks=(
-  nginx-light:/usr/sbin/nginx # the proxy tests (this path)
-  sslscan:sslscan             # the TLS scans
-  curl:curl                   # the curl command the CLI prints is run
-  openssl:openssl             # no test runs it, but the README and config errors tell you to
-  strace:strace               # proves the proxy set-up writes only where it should
-  "chromium:${CHROMIUM_PATH:-/usr/bin/chromium}" # browser tests (playwright-core)
-  redis-server:redis-server   # private Redis servers in the outage tests
-  redis-tools:redis-cli
-  postgresql-15:/usr/lib/postgresql/15/bin/pg_ctl # private clusters in the restart tests
+  nginx-light:/usr/sbin/nginx                     # the proxy tests (this path)
+  sslscan:sslscan                                 # the TLS scans
+  curl:curl                                       # the curl command the CLI prints is run
+  openssl:openssl                                 # not run by tests; README and config errors say to
+  strace:strace                                   # the proxy set-up writes only where it should
+  "chromium:${CHROMIUM_PATH:-/usr/bin/chromium}"  # browser tests (playwright-core)
+  redis-server:redis-server                       # private Redis servers (outage tests)
+  postgresql-15:/usr/lib/postgresql/15/bin/pg_ctl # private clusters (restart tests)
+  redis-tools:redis-cli                           # this script's checks and starts, below
+  postgresql-client-common:pg_isready
   postgresql-common:pg_ctlcluster
-  postgresql-client-common:psql
 )
 absent() { # the packages of the checks that fail
   local c
@@ -72,9 +72,12 @@ fi
 # ---- services: each checked as the tests use it, started with this machine kind's own command
 pg_url=${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 redis_url=${TEST_REDIS_URL:-redis://127.0.0.1:6379}
-redis_port=${redis_url##*:}
-redis_port=${redis_port%%/*}
-pg_up() { PGCONNECT_TIMEOUT=5 psql -w -Atqc 'select 1' "$pg_url" >/dev/null 2>&1; }
+hostport=${redis_url#*://}
+hostport=${hostport##*@}
+hostport=${hostport%%/*}
+redis_port=6379
+[[ $hostport == *:* ]] && redis_port=${hostport##*:}
+pg_up() { pg_isready -q -t 5 -d "$pg_url"; }
 redis_up() { [ "$(redis-cli -u "$redis_url" ping 2>/dev/null)" = PONG ]; }
 nats_up() { (exec 3<>/dev/tcp/127.0.0.1/4222 && read -r -t 5 line <&3 && [[ $line == INFO* ]]) 2>/dev/null; }
 
@@ -85,15 +88,15 @@ ensure() { # ensure NAME CHECK COMMAND...: start when not answering, then wait (
   printf -v cmd '%q ' "$@"
   [ "$EUID" -eq 0 ] || die "$name does not answer. As root, start it:
 sudo $cmd"
-  "$@" >>"$log" 2>&1 || true # pg_ctlcluster fails when already running: the check below says why
+  "$@" >>"$log" 2>&1 || true # a failure shows in the checks below, with this output
   for _ in $(seq 60); do
     "$up" && did+=("started $name") && return 0
     sleep 0.5
   done
   cat "$log" >&2
-  die "$name does not answer 30 s after: $cmd"
+  die "$name still does not answer 30 s after: $cmd"
 }
-ensure PostgreSQL pg_up pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+ensure PostgreSQL pg_up pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql 2>/dev/null | head -n1)" main start
 ensure Redis redis_up redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$redis_port" \
   --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 if [ -x /usr/sbin/nats-server ]; then

@@ -6,7 +6,8 @@
 // else). Where nothing may be installed, apt-get, apt, dpkg and sudo are tripwires that note a call.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
 import {
   chmod,
   copyFile,
@@ -21,6 +22,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { eventually } from './e2e/process.ts'
 import { freePort } from './helpers.ts'
 
 const ROOT = join(import.meta.dirname, '..')
@@ -28,6 +30,17 @@ const SCRIPT = join(ROOT, 'scripts/test-setup.sh')
 /** setpriv's arguments for running as nobody, a user who can install nothing. */
 const AS_NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups']
 const TRIPWIRES = ['apt-get', 'apt', 'dpkg', 'sudo']
+const NGINX = '/usr/sbin/nginx'
+const SYSTEM_NGINX_PID = '/run/nginx.pid'
+
+/** Whether `pid` is a live (not zombie) process. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
 
 interface Ran {
   code: number | null
@@ -127,7 +140,7 @@ const COMMANDS = [
   'redis-server',
   'redis-cli',
   'pg_ctlcluster',
-  'psql',
+  'pg_isready',
 ]
 
 describe('test set-up (npm pretest)', () => {
@@ -232,6 +245,54 @@ describe('test set-up (npm pretest)', () => {
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', 'test-setup: started Redis\n'])
     const now = await run('redis-cli', ['-p', String(port), 'ping'], environment())
     assert.equal(now.stdout.trim(), 'PONG')
+  })
+
+  test("a system nginx (Debian's, /run/nginx.pid) is quit; an nginx of the tests is left running", async (t) => {
+    assert.equal(existsSync(SYSTEM_NGINX_PID), false, 'no system nginx to begin with')
+    // One as the tests start theirs: its own prefix, pid file and config, in the foreground.
+    const dir = await mkdtemp(join(tmpdir(), 'usersvc-test-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    const port = await freePort()
+    await writeFile(
+      join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid;\nevents {}\nhttp { access_log off; ` +
+        `server { listen 127.0.0.1:${port}; return 204; } }\n`,
+    )
+    const ours = spawn(
+      NGINX,
+      [
+        '-p',
+        `${dir}/`,
+        '-c',
+        join(dir, 'nginx.conf'),
+        '-e',
+        join(dir, 'error.log'),
+        '-g',
+        'daemon off;',
+      ],
+      { stdio: 'ignore' },
+    )
+    // SIGTERM: nginx's fast shutdown, in which the master ends its workers before it exits.
+    t.after(async () => {
+      if (ours.exitCode !== null || ours.signalCode !== null) return
+      const exited = once(ours, 'exit')
+      ours.kill('SIGTERM')
+      await exited
+    })
+    await eventually(() => (existsSync(join(dir, 'nginx.pid')) ? true : undefined), 'our nginx')
+    // Debian's: the default config, as its package starts it.
+    const started = await run(NGINX, [], environment())
+    assert.equal(started.code, 0, started.stderr)
+    const system = Number((await readFile(SYSTEM_NGINX_PID, 'utf8')).trim())
+    t.after(() => {
+      if (alive(system)) process.kill(system, 'SIGTERM')
+    })
+
+    const r = await run('bash', [SCRIPT], environment())
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', 'test-setup: quit the system nginx\n'])
+    await eventually(() => (alive(system) ? undefined : true), 'the system nginx gone')
+    assert.equal(ours.exitCode, null, 'our nginx still runs')
+    assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 204)
   })
 
   test('USERSVC_TEST_SETUP=skip does nothing at all, even with a command missing', async () => {
