@@ -4,6 +4,8 @@
 // Every case runs the real script with the machine's real commands. A command is made missing as
 // on a machine without its package: it is left out of PATH (a directory of symlinks to everything
 // else). Where nothing may be installed, apt-get, apt, dpkg and sudo are tripwires that note a call.
+// The machine's own services are never stopped: the Redis to start is a private one on a free
+// port, and the system nginx to quit is one this test starts.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
