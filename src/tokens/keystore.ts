@@ -88,6 +88,11 @@ export function createKeyStore({
 }: KeyStoreOptions): KeyStore {
   let snapshot: Snapshot | undefined
   let loading: Promise<Snapshot> | undefined
+  // How long ago it was loaded; a clock set back counts as long ago, so keys are read again.
+  const age = (loaded: Snapshot) => {
+    const ms = clock.now().getTime() - loaded.loadedAt
+    return ms >= 0 ? ms : Number.POSITIVE_INFINITY
+  }
 
   async function load(): Promise<Snapshot> {
     const now = clock.now()
@@ -110,7 +115,7 @@ export function createKeyStore({
       const publicKey = (await importJWK(publicJwk as JWK, ALG)) as CryptoKey
       keys.set(row.kid, { publicJwk, publicKey })
     }
-    const fresh: Snapshot = { loadedAt: Date.now(), keys, signing: undefined }
+    const fresh: Snapshot = { loadedAt: now.getTime(), keys, signing: undefined }
     const row = rows.find((r) => r.private_jwk && r.retired_at === null)
     if (!row?.private_jwk) return fresh
     // A key already opened is kept: another instance may re-seal it under a secret this one
@@ -151,7 +156,7 @@ export function createKeyStore({
   }
 
   async function current(): Promise<Snapshot> {
-    if (snapshot && Date.now() - snapshot.loadedAt <= cacheSeconds * 1000) return snapshot
+    if (snapshot && age(snapshot) <= cacheSeconds * 1000) return snapshot
     return reload()
   }
 
@@ -223,7 +228,7 @@ export function createKeyStore({
     },
     async verificationKey(kid) {
       const found = (await current()).keys.get(kid)
-      if (found || !snapshot || Date.now() - snapshot.loadedAt < MISS_RELOAD_MS)
+      if (found || !snapshot || age(snapshot) < MISS_RELOAD_MS)
         return found?.publicKey
       return (await reload()).keys.get(kid)?.publicKey
     },

@@ -26,20 +26,15 @@ interface Kek {
 }
 
 // scrypt, not a fast KDF: a copy of the database lets anyone test guesses of the secret against
-// the GCM tag, and a secret may be a passphrase. ~0.1 s and 32 MiB, once per secret and process.
+// the GCM tag, and a secret may be a passphrase. ~0.1 s and 32 MiB, once per secret and sealer
+// (one per app).
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
-const derived = new Map<string, Kek>()
 
 function deriveKek(secret: string): Kek {
-  let kek = derived.get(secret)
-  if (!kek) {
-    const key = new Uint8Array(scryptSync(secret, 'usersvc signing key encryption v1', 32, SCRYPT))
-    // Names the secret in the JWE header without revealing anything usable about it.
-    const id = createHash('sha256').update(key).digest('base64url').slice(0, 16)
-    kek = { id, key }
-    derived.set(secret, kek)
-  }
-  return kek
+  const key = new Uint8Array(scryptSync(secret, 'usersvc signing key encryption v1', 32, SCRYPT))
+  // Names the secret in the JWE header without revealing anything usable about it.
+  const id = createHash('sha256').update(key).digest('base64url').slice(0, 16)
+  return { id, key }
 }
 
 const isPlain = (stored: string) => stored.trimStart().startsWith('{')
