@@ -32,6 +32,10 @@ export interface PasswordCheckOptions {
   throttle: Throttle
 }
 
+// No stored key holds a NUL (registration refuses control characters), and PostgreSQL's text
+// cannot even be asked for one: such a login is simply unknown.
+const storable = (key: string) => !key.includes('\u0000')
+
 export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptions): PasswordCheck {
   const users = userRepository(db)
   return {
@@ -39,9 +43,12 @@ export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptio
       // Under overload, refuse before any other work: a refusal must stay cheap.
       hasher.admission.assertAdmits()
       const key = 'login' in account ? loginKey(account.login) : undefined
-      const found = key
-        ? await users.findWithHashByKey(key)
-        : await users.findWithHashById((account as { id: string }).id)
+      const found =
+        key === undefined
+          ? await users.findWithHashById((account as { id: string }).id)
+          : storable(key)
+            ? await users.findWithHashByKey(key)
+            : undefined
       const throttleKey = found?.loginKey ?? key
       if (throttleKey === undefined) return undefined // an id that is gone: its caller is too
       const normalised = normalisePassword(password)

@@ -9,12 +9,12 @@ import {
   assertProblem,
   assertTokenAccepted,
   assertTokenRejected,
-  deleteUser,
   jwks,
   me,
   refresh,
 } from '../api.ts'
 import {
+  bearer,
   freshDatabaseUrl,
   type HarnessOptions,
   login,
@@ -180,7 +180,12 @@ describe('two instances on one PostgreSQL database', () => {
     const atB = await session(b.app, 'frank')
     await assertTokenAccepted(b.app, user.access_token, user.user.id, 'before deletion')
 
-    const res = await deleteUser(a.app, user.access_token, user.user.id)
+    const res = await a.app.inject({
+      method: 'DELETE',
+      url: '/user/me',
+      headers: bearer(user.access_token),
+      payload: { password: PASSWORD },
+    })
     assert.equal(res.statusCode, 204, res.body)
 
     await assertTokenRejected(b.app, user.access_token, "A's token at B after deletion")
