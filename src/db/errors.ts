@@ -1,4 +1,5 @@
-// How each driver says "duplicate" or "I am not there": the one place that knows both.
+// How each driver says "duplicate", "I am not there" or "my storage failed": the one place that
+// knows both.
 interface DriverError {
   code?: unknown
   errcode?: unknown
@@ -26,15 +27,50 @@ const networkCodes = new Set([
   'EHOSTUNREACH',
 ])
 
-/** The database cannot serve right now (down, restarting, locked): a 503, not a 500. */
+/** What a driver error says about the storage under the database, as the log names it. */
+export type StorageFault =
+  | 'read-only'
+  | 'full'
+  | 'I/O error'
+  | 'corrupt'
+  | 'cannot open'
+  | 'not a database'
+
+// SQLite primary result codes: the low byte of node:sqlite's (extended) errcode.
+const sqliteFaults: Record<number, StorageFault> = {
+  8: 'read-only', // SQLITE_READONLY
+  10: 'I/O error', // SQLITE_IOERR (EROFS and EIO on write or fsync come back as this)
+  11: 'corrupt', // SQLITE_CORRUPT
+  13: 'full', // SQLITE_FULL
+  14: 'cannot open', // SQLITE_CANTOPEN
+  26: 'not a database', // SQLITE_NOTADB
+}
+
+const postgresFaults: Record<string, StorageFault> = {
+  '53100': 'full', // disk_full
+  '58030': 'I/O error', // io_error
+  '25006': 'read-only', // read_only_sql_transaction: a standby, or default_transaction_read_only
+}
+
+/** The storage fault a driver error reports, if it reports one. */
+export function storageFault(error: unknown): StorageFault | undefined {
+  const e = error as DriverError
+  if (e === null || typeof e !== 'object') return undefined
+  if (typeof e.errcode === 'number') return sqliteFaults[e.errcode & 0xff]
+  return typeof e.code === 'string' ? postgresFaults[e.code] : undefined
+}
+
+/** The database cannot serve right now (down, restarting, locked, its storage failing): a 503, not a 500. */
 export function isUnavailable(error: unknown): boolean {
   const e = error as DriverError & { message?: unknown }
   if (e === null || typeof e !== 'object') return false
   if (e.errcode === SQLITE_BUSY) return true
+  if (storageFault(e)) return true
   if (typeof e.code === 'string') {
     if (networkCodes.has(e.code)) return true
-    // PostgreSQL classes 08 (connection exception) and 57P (operator intervention: shutdown).
-    if (/^08|^57P0[1-3]$/.test(e.code)) return true
+    // PostgreSQL classes 08 (connection exception), 53 (insufficient resources: disk, memory,
+    // connections) and 57P (operator intervention: shutdown).
+    if (/^08|^53|^57P0[1-3]$/.test(e.code)) return true
   }
   return (
     typeof e.message === 'string' &&

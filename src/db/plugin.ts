@@ -1,5 +1,8 @@
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
+import { AppError } from '../errors.ts'
+import { sendProblem } from '../http/problems.ts'
+import { createStoreGuard, type StoreGuard } from './guard.ts'
 import { migrateToLatest } from './migrate.ts'
 import type { Store } from './schema.ts'
 import { openStore } from './store.ts'
@@ -7,8 +10,11 @@ import { openStore } from './store.ts'
 declare module 'fastify' {
   interface FastifyInstance {
     store: Store
+    storeGuard: StoreGuard
   }
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface StorePluginOptions {
   /** A store opened by the caller (tests, CLI); it stays theirs to close. */
@@ -45,6 +51,22 @@ export default fp<StorePluginOptions>(
     }
     if (owned) app.addHook('onClose', () => store.destroy())
     if (options.migrate !== false) await migrateToLatest(store)
+
+    const guard = createStoreGuard(store, app.log)
+    app.decorate('storeGuard', guard)
+    // SQLite's probe is a local write of milliseconds, worth waiting for: a login then meets the
+    // fault before its password is checked, right or wrong alike. PostgreSQL's goes over the
+    // network, where an outage could hold it for the query timeout; there the first failing
+    // write tells the guard, and refusals start from the next request.
+    const wait = store.dialect === 'sqlite'
+    app.addHook('onRequest', async (request, reply) => {
+      // Only routes that may write; reads are served from the open database while they can.
+      if (READS.has(request.method) || request.routeOptions.url === undefined) return
+      if (!(await guard.check(wait))) return
+      // No log line per refusal: the guard logged the fault once, the request log has the 503.
+      return sendProblem(reply, new AppError('unavailable', { headers: { 'retry-after': '1' } }))
+    })
+    app.addHook('onError', async (_request, _reply, error) => guard.note(error))
   },
   { name: 'store', dependencies: ['core', 'metrics'] },
 )

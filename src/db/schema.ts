@@ -50,6 +50,16 @@ export interface Store {
   destroy(): Promise<void>
   /** PostgreSQL only: the pool's connections and the clients waiting for one. */
   poolStats?(): { total: number; idle: number; waiting: number }
+  /** SQLite on a file only: what the store guard (guard.ts) watches. */
+  file?: SqliteFileInfo
+}
+
+export interface SqliteFileInfo {
+  path: string
+  /** Device and inode of the file when it was opened. */
+  identity: string | undefined
+  /** Opens the file afresh, between queries (no transaction is open then). */
+  reopen(): Promise<void>
 }
 
 export function toDate(value: Date | string): Date {

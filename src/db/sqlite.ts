@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import {
@@ -49,21 +49,48 @@ function switchToWal(database: DatabaseSync): void {
   }
 }
 
+/** Device and inode of the file at `path`, or undefined if there is none. */
+export function fileIdentity(path: string): string | undefined {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  return stats && `${stats.dev}:${stats.ino}`
+}
+
+/** A node:sqlite database in the shape Kysely's SqliteDialect expects, and what the guard needs. */
+export interface SqliteFile extends SqliteDatabase {
+  /** The absolute path, or ':memory:'. */
+  readonly path: string
+  /** The file's device and inode when it was opened (undefined in memory). */
+  readonly identity: string | undefined
+  /** Opens the file afresh, then closes the old connection: one SQLite opened read-only stays so. */
+  reopen(): void
+}
+
 /**
- * Opens a node:sqlite database for Kysely's SqliteDialect (which expects better-sqlite3's shape).
  * WAL + synchronous=FULL: a transaction is on disk before COMMIT returns, so a 201 survives a
  * crash or power loss; busy_timeout lets a CLI command share the file with a running service.
  */
-export function openSqlite(url: string): SqliteDatabase {
-  const path = sqlitePath(url)
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+function connect(path: string): DatabaseSync {
   // The busy timeout (set by `timeout`) first: even switching to WAL waits for another's lock.
   const database = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS })
-  switchToWal(database)
-  database.exec(`
-    PRAGMA synchronous = FULL;
-    PRAGMA foreign_keys = ON;
-  `)
+  try {
+    switchToWal(database)
+    database.exec(`
+      PRAGMA synchronous = FULL;
+      PRAGMA foreign_keys = ON;
+    `)
+  } catch (error) {
+    database.close()
+    throw error
+  }
+  return database
+}
+
+/** Opens a node:sqlite database for Kysely's SqliteDialect (which expects better-sqlite3's shape). */
+export function openSqlite(url: string): SqliteFile {
+  const path = sqlitePath(url)
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  let database = connect(path)
+  const identity = path === ':memory:' ? undefined : fileIdentity(path)
   // Kysely prepares every query afresh; SQLite's prepare is not free, so keep recent ones,
   // wrapped once in the shape Kysely expects (better-sqlite3's).
   const cache = lru<string, SqliteStatement>(STATEMENT_CACHE)
@@ -77,6 +104,14 @@ export function openSqlite(url: string): SqliteDatabase {
     }
   }
   return {
+    path,
+    identity,
+    reopen() {
+      const fresh = connect(path)
+      cache.clear()
+      if (database.isOpen) database.close()
+      database = fresh
+    },
     close: () => {
       cache.clear()
       if (database.isOpen) database.close()

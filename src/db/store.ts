@@ -20,11 +20,16 @@ function logger(options: StoreOptions): LogConfig | undefined {
 /** One Kysely instance of either dialect, chosen by the URL scheme. */
 export function openStore(url: string, options: StoreOptions = {}): Store {
   if (url.startsWith('sqlite:')) {
+    const file = openSqlite(url)
     const db = new Kysely<Database>({
-      dialect: new SerialSqliteDialect({ database: openSqlite(url) }),
+      dialect: new SerialSqliteDialect({ database: file }),
       log: logger(options),
     })
-    return { db, dialect: 'sqlite', destroy: () => db.destroy() }
+    const store: Store = { db, dialect: 'sqlite', destroy: () => db.destroy() }
+    if (file.path === ':memory:') return store
+    // Holding Kysely's one connection: no transaction is open on the connection being replaced.
+    const reopen = () => db.connection().execute(async () => file.reopen())
+    return { ...store, file: { path: file.path, identity: file.identity, reopen } }
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     // A bounded wait for a connection: a database that is down gives a 503 soon, not a hang.

@@ -38,12 +38,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       let database: 'ok' | 'down' = 'ok'
       try {
-        await Promise.race([
-          sql`select 1`.execute(app.store.db),
-          new Promise((_, reject) =>
+        // The store answers, and can take writes: a probe write when the last is a second old.
+        const fault = await Promise.race([
+          sql`select 1`.execute(app.store.db).then(() => app.storeGuard.check(true)),
+          new Promise<never>((_, reject) =>
             setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
           ),
         ])
+        if (fault) {
+          request.log.warn({ reason: fault }, 'readiness: the database cannot take writes')
+          database = 'down'
+        }
       } catch (error) {
         request.log.warn({ err: error }, 'readiness: database check failed')
         database = 'down'
