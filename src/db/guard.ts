@@ -62,7 +62,6 @@ export function createStoreGuard(store: Store, log: FastifyBaseLogger): StoreGua
   let final = false
   let probedAt = Number.NEGATIVE_INFINITY
   let probing: Promise<void> | undefined
-  let probeTable = false
 
   function fail(reason: StorageFault, cause: unknown): void {
     if (final || fault === reason) return
@@ -98,12 +97,6 @@ export function createStoreGuard(store: Store, log: FastifyBaseLogger): StoreGua
       if (file && wal && (fault === 'read-only' || fault === 'cannot open')) {
         await file.reopen()
         walIdentity = identityAt(wal) ?? undefined
-      }
-      if (!probeTable) {
-        await sql`create table if not exists store_probe (id integer primary key, writes bigint not null)`.execute(
-          store.db,
-        )
-        probeTable = true
       }
       // A count, so every probe changes the row: SQLite skips writing a row that stays the same.
       await sql`insert into store_probe (id, writes) values (1, 1)

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
 import { Gauge } from 'prom-client'
 import { AppError } from '../errors.ts'
-import { sendProblem } from '../http/problems.ts'
 import { createStoreGuard, type StoreGuard } from './guard.ts'
 import { migrateToLatest } from './migrate.ts'
 import type { Store } from './schema.ts'
@@ -59,12 +58,13 @@ export default fp<StorePluginOptions>(
     // network, where an outage could hold it for the query timeout; there the first failing
     // write tells the guard, and refusals start from the next request.
     const wait = store.dialect === 'sqlite'
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', async (request) => {
       // Only routes that may write; reads are served from the open database while they can.
       if (READS.has(request.method) || request.routeOptions.url === undefined) return
       if (!(await guard.check(wait))) return
-      // No log line per refusal: the guard logged the fault once, the request log has the 503.
-      return sendProblem(reply, new AppError('unavailable', { headers: { 'retry-after': '1' } }))
+      // No cause, so no log line per refusal: the guard logged the fault once, the request log
+      // has the 503.
+      throw new AppError('unavailable', { headers: { 'retry-after': '1' } })
     })
     app.addHook('onError', async (_request, _reply, error) => guard.note(error))
   },

@@ -34,10 +34,16 @@ export interface SigningKeysTable {
   retired_at: NullableTimestamp
 }
 
+export interface StoreProbeTable {
+  id: number
+  writes: number
+}
+
 export interface Database {
   users: UsersTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
+  store_probe: StoreProbeTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

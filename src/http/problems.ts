@@ -81,7 +81,9 @@ export function registerProblems(app: FastifyInstance): void {
     // (and alarms) exactly when the service is saturated.
     if (appError.code === 'overloaded') request.log.debug('refused: overloaded')
     else if (appError.code === 'unavailable') {
-      request.log.warn({ cause: errorText(appError.cause) }, 'database unavailable')
+      // Without a cause it is a refusal whose reason was logged once where it was found.
+      if (appError.cause === undefined) request.log.debug('refused: unavailable')
+      else request.log.warn({ cause: errorText(appError.cause) }, 'database unavailable')
     } else if (appError.status >= 500) {
       request.log.error({ err: appError.cause ?? error }, 'request failed')
     }

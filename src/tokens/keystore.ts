@@ -228,8 +228,7 @@ export function createKeyStore({
     },
     async verificationKey(kid) {
       const found = (await current()).keys.get(kid)
-      if (found || !snapshot || age(snapshot) < MISS_RELOAD_MS)
-        return found?.publicKey
+      if (found || !snapshot || age(snapshot) < MISS_RELOAD_MS) return found?.publicKey
       return (await reload()).keys.get(kid)?.publicKey
     },
     async jwks() {

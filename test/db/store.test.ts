@@ -227,7 +227,10 @@ for (const dialect of dialects()) {
       const first = await migrateToLatest(store)
       assert.deepEqual(
         first.results?.map((r) => [r.migrationName, r.status]),
-        [['0001_initial', 'Success']],
+        [
+          ['0001_initial', 'Success'],
+          ['0002_store_probe', 'Success'],
+        ],
       )
       const second = await migrateToLatest(store)
       assert.equal(second.error, undefined)
@@ -336,7 +339,10 @@ if (dialects().includes('postgres')) {
       const result = await migrateToLatest(fresh)
       assert.deepEqual(
         result.results?.map((r) => [r.migrationName, r.status]),
-        [['0001_initial', 'Success']],
+        [
+          ['0001_initial', 'Success'],
+          ['0002_store_probe', 'Success'],
+        ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()
       assert.equal((await migrated.db.selectFrom('users').select('id').execute()).length, 0)
