@@ -45,8 +45,11 @@ const en = {
     other: 'at least {count} characters: any characters, spaces and emoji too',
   },
   'policy.maxLength': { one: 'at most {count} character', other: 'at most {count} characters' },
-  'policy.common': 'not one of the commonly used passwords (the service checks a list of them)',
+  'policy.common':
+    'not one of the commonly used passwords: the service checks its list when you submit',
   'policy.login': 'must not contain your login',
+  'policy.met': '(met)',
+  'policy.unmet': '(not met)',
   'policy.count': '(so far: {count})',
   'policy.unavailable':
     'The password rules could not be loaded; the service checks the password when you submit it.',
