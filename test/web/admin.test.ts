@@ -46,7 +46,7 @@ test('an admin sees the users, pages through them and deletes one', async (t) =>
     const previous = page.getByRole('button', { name: 'Previous page' })
     assert.equal(await next.isDisabled(), true, 'one page of 20 holds them all')
 
-    // The admin's own row: marked, and no delete button (that is the account page's job).
+    // The admin's own row: marked, and no delete button (see the test of the own row below).
     const own = page.locator('tr[data-user="root"]')
     assert.match(await own.innerText(), /\(you\)/)
     assert.equal(await own.getByRole('button').count(), 0)
@@ -147,4 +147,39 @@ test('a user who is not an admin has no user list', async (t) => {
     await page.getByText('Only administrators can see the list of users.').waitFor()
     assert.equal(await page.locator('table').count(), 0)
   })
+})
+
+// DELETE /user/{own id} is refused (403): an admin deletes their own account with DELETE /user/me
+// and the password, on the account page.
+test('the admin’s own row offers no Delete, but a link to the account page where deletion lives', async (t) => {
+  const web = await serve(t)
+  await web.app.users.register('root', PASSWORD, 'admin')
+  await register(web.app, 'x01')
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await signInUi(tab, 'root')
+    await openApp(tab, '#/users')
+    const own = page.locator('tr[data-user="root"]')
+    await page
+      .locator('tr[data-user="x01"]')
+      .getByRole('button', { name: 'Delete user x01' })
+      .waitFor()
+    assert.equal(await own.getByRole('button').count(), 0, 'no button in the own row')
+    const link = own.getByRole('link', { name: 'Delete on your account page' })
+    assert.equal(await link.getAttribute('href'), '#/account')
+    await link.click()
+    await heading(page, 'Your account').waitFor()
+    await page
+      .getByRole('region', { name: 'Delete account' })
+      .getByLabel('Password', { exact: true })
+      .waitFor()
+
+    await page.getByLabel('Language').selectOption('ru')
+    await openApp(tab, '#/users')
+    await page
+      .locator('tr[data-user="root"]')
+      .getByRole('link', { name: 'Удалить на странице учётной записи' })
+      .waitFor()
+  })
+  assert.equal((await login(web.app, 'root')).statusCode, 200, 'root is still there')
 })

@@ -104,7 +104,7 @@ const en = {
   'users.next': 'Next page',
   'users.empty': 'No users on this page.',
   'users.forbidden': 'Only administrators can see the list of users.',
-  'users.ownAccount': 'Delete it on your account page.',
+  'users.ownAccount': 'Delete on your account page',
 
   'status.signedIn': 'You are signed in as {login}.',
   'status.signedUp': 'The account {login} was created, and you are signed in.',

@@ -62,7 +62,9 @@ export function usersView(context, me) {
     const actions = h('td', {})
     const showDelete = () => {
       if (own) {
-        actions.replaceChildren(h('span', { class: 'muted' }, tr('users.ownAccount')))
+        // The service refuses DELETE /user/{own id}: one's own account goes with DELETE /user/me
+        // and the password, on the account page.
+        actions.replaceChildren(h('a', { href: '#/account' }, tr('users.ownAccount')))
         return
       }
       const button = h('button', { type: 'button', class: 'danger' }, tr('users.delete'))
