@@ -167,6 +167,11 @@ describe('sign up', () => {
       assert.match(await fieldError(login), /no spaces/)
       assert.match(await fieldError(password), /at least 15 characters/)
       await screenshot(page, 'signup-errors')
+      // Editing a field takes its error away (it was about the value sent); the other one stays.
+      await login.fill('anna')
+      assert.equal(await login.getAttribute('aria-invalid'), null)
+      assert.equal(await page.getByText('no spaces').count(), 0)
+      assert.match(await fieldError(password), /at least 15 characters/)
     })
   })
 
