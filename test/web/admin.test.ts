@@ -149,6 +149,29 @@ test('a user who is not an admin has no user list', async (t) => {
   })
 })
 
+test('a list that cannot be loaded: the error alone, no empty table or pager under it', async (t) => {
+  const web = await serve(t)
+  await web.app.users.register('root', PASSWORD, 'admin')
+  const opened = await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await signInUi(tab, 'root')
+      // The service goes away while the page stays open.
+      await web.app.close()
+      await page.getByRole('link', { name: 'Users' }).click()
+      await page.getByRole('alert').filter({ hasText: 'The service cannot be reached' }).waitFor()
+      assert.equal(await page.locator('table.users').isVisible(), false, 'no table')
+      assert.equal(await page.getByRole('button', { name: 'Next page' }).isVisible(), false)
+    },
+    { ownChecks: true },
+  )
+  // The browser may ask for the favicon when it likes, and so find the service gone too.
+  const unexpected = opened.problems.filter((line) => !line.includes('/favicon.svg'))
+  assert.deepEqual(unexpected, [], 'no console errors but the refused favicon')
+})
+
 // DELETE /user/{own id} is refused (403): an admin deletes their own account with DELETE /user/me
 // and the password, on the account page.
 test('the admin’s own row offers no Delete, but a link to the account page where deletion lives', async (t) => {

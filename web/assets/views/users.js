@@ -79,7 +79,9 @@ export function usersView(context, me) {
   const first = h('button', { type: 'button' }, tr('users.first'))
   const previous = h('button', { type: 'button' }, tr('users.prev'))
   const next = h('button', { type: 'button' }, tr('users.next'))
-  const pager = h('nav', { class: 'pager' }, first, previous, next)
+  // Both shown once a page is there.
+  const pager = h('nav', { class: 'pager', hidden: true }, first, previous, next)
+  const wrap = h('div', { class: 'table-wrap', hidden: true }, table)
   trAttr(pager, 'aria-label', 'users.pagination')
 
   /** @param {User} user */
@@ -165,6 +167,9 @@ export function usersView(context, me) {
       if (mine === latest) showProblem(target, problem)
     } finally {
       if (mine === latest) {
+        // No page got here (the first load failed): no empty table or pager under the error.
+        wrap.hidden = body.childElementCount === 0
+        pager.hidden = wrap.hidden
         table.removeAttribute('aria-busy')
         first.disabled = index === 0
         previous.disabled = index === 0
@@ -205,7 +210,7 @@ export function usersView(context, me) {
       sizeSelect,
     ),
     error.element,
-    h('div', { class: 'table-wrap' }, table),
+    wrap,
     pager,
   )
 }
