@@ -46,7 +46,7 @@ test('an admin sees the users, pages through them and deletes one', async (t) =>
     const previous = page.getByRole('button', { name: 'Previous page' })
     assert.equal(await next.isDisabled(), true, 'one page of 20 holds them all')
 
-    // The admin's own row: marked, and no delete button (that is the account page's job).
+    // The admin's own row: marked, and no delete button (see the test of the own row below).
     const own = page.locator('tr[data-user="root"]')
     assert.match(await own.innerText(), /\(you\)/)
     assert.equal(await own.getByRole('button').count(), 0)
@@ -148,3 +148,162 @@ test('a user who is not an admin has no user list', async (t) => {
     assert.equal(await page.locator('table').count(), 0)
   })
 })
+
+test('a list that cannot be loaded: the error alone, no empty table or pager under it', async (t) => {
+  const web = await serve(t)
+  await web.app.users.register('root', PASSWORD, 'admin')
+  const opened = await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await signInUi(tab, 'root')
+      // The service goes away while the page stays open.
+      await web.app.close()
+      await page.getByRole('link', { name: 'Users' }).click()
+      await page.getByRole('alert').filter({ hasText: 'The service cannot be reached' }).waitFor()
+      assert.equal(await page.locator('table.users').isVisible(), false, 'no table')
+      assert.equal(await page.getByRole('button', { name: 'Next page' }).isVisible(), false)
+    },
+    { ownChecks: true },
+  )
+  // The browser may ask for the favicon when it likes, and so find the service gone too.
+  const unexpected = opened.problems.filter((line) => !line.includes('/favicon.svg'))
+  assert.deepEqual(unexpected, [], 'no console errors but the refused favicon')
+})
+
+// DELETE /user/{own id} is refused (403): an admin deletes their own account with DELETE /user/me
+// and the password, on the account page.
+test('the admin’s own row offers no Delete, but a link to the account page where deletion lives', async (t) => {
+  const web = await serve(t)
+  await web.app.users.register('root', PASSWORD, 'admin')
+  await register(web.app, 'x01')
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await signInUi(tab, 'root')
+    await openApp(tab, '#/users')
+    const own = page.locator('tr[data-user="root"]')
+    await page
+      .locator('tr[data-user="x01"]')
+      .getByRole('button', { name: 'Delete user x01' })
+      .waitFor()
+    assert.equal(await own.getByRole('button').count(), 0, 'no button in the own row')
+    const link = own.getByRole('link', { name: 'Delete on your account page' })
+    assert.equal(await link.getAttribute('href'), '#/account')
+    await link.click()
+    await heading(page, 'Your account').waitFor()
+    await page
+      .getByRole('region', { name: 'Delete account' })
+      .getByLabel('Password', { exact: true })
+      .waitFor()
+
+    await page.getByLabel('Language').selectOption('ru')
+    await openApp(tab, '#/users')
+    await page
+      .locator('tr[data-user="root"]')
+      .getByRole('link', { name: 'Удалить в учётной записи' })
+      .waitFor()
+  })
+  assert.equal((await login(web.app, 'root')).statusCode, 200, 'root is still there')
+})
+
+/**
+ * What keeps a control of the user list from being seen whole: sideways scrolling of the page,
+ * a control outside the viewport, or one cut off by a box that clips or scrolls its content.
+ * (Page code as text: this program is type-checked without the DOM library.)
+ */
+const CLIPPING = `(() => {
+  const problems = []
+  const root = document.documentElement
+  if (root.scrollWidth > root.clientWidth) {
+    problems.push('the page scrolls sideways: ' + root.scrollWidth + ' > ' + root.clientWidth)
+  }
+  for (const control of document.querySelectorAll('table.users :is(button, a)')) {
+    const box = control.getBoundingClientRect()
+    const name = control.textContent.trim()
+    if (box.width === 0 || box.left < 0 || box.right > root.clientWidth) {
+      problems.push(name + ' is not within the viewport: ' + box.left + '..' + box.right)
+    }
+    for (let box2 = control.parentElement; box2; box2 = box2.parentElement) {
+      if (getComputedStyle(box2).overflowX === 'visible') continue
+      const outer = box2.getBoundingClientRect()
+      if (box.left < outer.left || box.right > outer.right || box2.scrollWidth > box2.clientWidth) {
+        problems.push(name + ' is cut off by ' + box2.tagName.toLowerCase() + '.' + box2.className)
+      }
+    }
+  }
+  return problems
+})()`
+
+/** How many table parts Chromium's accessibility tree (what screen readers get) holds. */
+async function tableRoles(page: Page): Promise<Record<string, number>> {
+  const cdp = await page.context().newCDPSession(page)
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree')
+  await cdp.detach()
+  const counts: Record<string, number> = {}
+  for (const node of nodes) {
+    const role = String(node.role?.value ?? '')
+    if (['table', 'row', 'columnheader', 'rowheader', 'cell'].includes(role) && !node.ignored) {
+      counts[role] = (counts[role] ?? 0) + 1
+    }
+  }
+  return counts
+}
+
+for (const [language, locale, confirm] of [
+  ['English', 'en-US', 'Yes, delete'],
+  ['Russian', 'ru-RU', 'Да, удалить'],
+] as const) {
+  test(`in ${language}, the user list fits 1280 px and 390 px: no action clipped, no sideways scrolling`, async (t) => {
+    const web = await serve(t)
+    await web.app.users.register('administrator', PASSWORD, 'admin')
+    const names = [
+      'anna',
+      'boris.petrov',
+      'eve@example.org',
+      'a-rather-long-login.name@example.org',
+    ]
+    for (const name of names) assert.equal((await register(web.app, name)).statusCode, 201)
+    await inTab(
+      browser(),
+      web,
+      async (tab) => {
+        const { page } = tab
+        await openApp(tab, '#/signin')
+        await page.locator('input[name="login"]').fill('administrator')
+        await page.locator('input[name="password"]').fill(PASSWORD)
+        await page.locator('button[type="submit"]').click()
+        await page.locator('[data-field="login"]').waitFor()
+        for (const width of [1280, 390]) {
+          await page.setViewportSize({ width, height: 800 })
+          await openApp(tab, '#/users')
+          await page.locator(`tr[data-user="${names.at(-1)}"]`).waitFor()
+          assert.deepEqual(await page.evaluate(CLIPPING), [], `${width} px`)
+          // One Delete for each other user, and the own row's link: all were checked.
+          assert.equal(await page.locator('table.users :is(button, a)').count(), names.length + 1)
+          // Still a table for screen readers, whatever its layout (one block per user on phones).
+          assert.deepEqual(await tableRoles(page), {
+            table: 1,
+            row: names.length + 2,
+            columnheader: 5,
+            rowheader: names.length + 1,
+            cell: 4 * (names.length + 1),
+          })
+          await screenshot(page, `users-${locale}-${width}`)
+
+          // With a confirmation open in the row with the longest login.
+          const long = page.locator(`tr[data-user="${names.at(-1)}"]`)
+          await long.getByRole('button').click()
+          await long.getByRole('button', { name: new RegExp(confirm) }).waitFor()
+          assert.deepEqual(await page.evaluate(CLIPPING), [], `${width} px, confirming`)
+          await screenshot(page, `users-confirm-${locale}-${width}`)
+          await long.getByRole('button').last().click()
+          await long
+            .getByRole('button', { name: new RegExp(confirm) })
+            .waitFor({ state: 'detached' })
+        }
+      },
+      { locale },
+    )
+  })
+}

@@ -55,6 +55,71 @@ describe('sign up', () => {
     })
   })
 
+  test('each password rule the page can judge ticks when met and unticks when broken, in words too', async (t) => {
+    const web = await serve(t, { PASSWORD_MIN_LENGTH: '12' })
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/signup')
+      const login = page.getByLabel('Login', { exact: true })
+      const password = page.getByLabel('Password', { exact: true })
+      const rule = (name: string) => page.locator(`.policy li[data-rule="${name}"]`)
+      await rule('min').getByText('at least 12 characters').waitFor()
+      const states = async () => {
+        const entries = await page
+          .locator('.policy li[data-rule]')
+          .evaluateAll((items) =>
+            items.map((li) => [li.getAttribute('data-rule'), li.getAttribute('data-state')]),
+          )
+        return Object.fromEntries(entries)
+      }
+      /** Waits for the states the page settles on after typing, then asserts them. */
+      const expect = async (expected: Record<string, string>, why: string) => {
+        const same = (now: Record<string, string>) =>
+          JSON.stringify(now) === JSON.stringify(expected)
+        assert.deepEqual(await eventually(states, same), expected, why)
+      }
+      const none = { min: 'none', max: 'none', common: 'none', login: 'none' }
+      await expect(none, 'nothing typed: nothing judged')
+
+      // The service counts code points after NFKC: the ligature ﬁ is two, an emoji one.
+      await login.fill('Straße')
+      await password.fill('\ufb01abcdefghij')
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'met' }, 'ﬁ + 10 = 12')
+      await password.fill('\u{1F600}'.repeat(11))
+      await expect({ min: 'unmet', max: 'met', common: 'none', login: 'met' }, '11 emoji')
+      // NFKC + case folding, as the service compares: Straße is found in STRASSE.
+      await password.fill('my STRASSE 1234')
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'unmet' }, 'holds the login')
+      // The rule follows the login field too.
+      await login.fill('zoe')
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'met' }, 'another login')
+      await password.fill('x'.repeat(257))
+      await expect({ min: 'met', max: 'unmet', common: 'none', login: 'met' }, '257 characters')
+      await password.fill('x'.repeat(256))
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'met' }, '256 characters')
+      // The list of common passwords stays with the service: never green here.
+      await password.fill('password1234')
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'met' }, 'a common one')
+      assert.match(await rule('common').innerText(), /when you submit/)
+
+      // Screen readers get the state in words, not only as a colour or a mark.
+      await login.fill('password')
+      await expect({ min: 'met', max: 'met', common: 'none', login: 'unmet' }, 'login inside')
+      const spoken = async (name: string) => rule(name).ariaSnapshot()
+      assert.match(await spoken('min'), /at least 12 characters.*\(met\)/)
+      assert.match(await spoken('login'), /must not contain your login.*\(not met\)/)
+      assert.doesNotMatch(await spoken('common'), /met\)/)
+      // …and hear of a rule that changes while they type (a polite live region).
+      await login.fill('zoe')
+      const news = page.locator('[aria-live="polite"]:not([role="status"])')
+      await assertText(news, /^must not contain your login \(met\)$/)
+
+      await password.fill('')
+      await expect(none, 'cleared: nothing judged')
+      await screenshot(page, 'signup-rules')
+    })
+  })
+
   test('a weak password is refused next to the password field; then a good one signs up and in', async (t) => {
     const web = await serve(t)
     await inTab(browser(), web, async (tab) => {
@@ -102,6 +167,11 @@ describe('sign up', () => {
       assert.match(await fieldError(login), /no spaces/)
       assert.match(await fieldError(password), /at least 15 characters/)
       await screenshot(page, 'signup-errors')
+      // Editing a field takes its error away (it was about the value sent); the other one stays.
+      await login.fill('anna')
+      assert.equal(await login.getAttribute('aria-invalid'), null)
+      assert.equal(await page.getByText('no spaces').count(), 0)
+      assert.match(await fieldError(password), /at least 15 characters/)
     })
   })
 

@@ -70,16 +70,23 @@ export function field({ name, type = 'text', autocomplete, hint }) {
     else input.removeAttribute('aria-describedby')
   }
   updateDescription()
+  /** @param {Node[]} messages */
+  const setError = (messages) => {
+    error.setError(messages)
+    if (messages.length > 0) input.setAttribute('aria-invalid', 'true')
+    else input.removeAttribute('aria-invalid')
+    updateDescription()
+  }
+  // An error is about what was sent: once the value changes it no longer applies (and would
+  // contradict the password rules, which follow the typing).
+  input.addEventListener('input', () => {
+    if (input.hasAttribute('aria-invalid')) setError([])
+  })
   return {
     name,
     root,
     input,
-    setError(messages) {
-      error.setError(messages)
-      if (messages.length > 0) input.setAttribute('aria-invalid', 'true')
-      else input.removeAttribute('aria-invalid')
-      updateDescription()
-    },
+    setError,
     describe(elementId) {
       describedBy.push(elementId)
       updateDescription()

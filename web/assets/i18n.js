@@ -64,11 +64,12 @@ export function t(key, params = {}) {
   )
 }
 
-/** @param {string} iso */
-export function formatDate(iso) {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short' }).format(
-    new Date(iso),
-  )
+/**
+ * @param {string} iso
+ * @param {'long' | 'medium'} [dateStyle] medium where room is short (a table)
+ */
+export function formatDate(iso, dateStyle = 'long') {
+  return new Intl.DateTimeFormat(locale, { dateStyle, timeStyle: 'short' }).format(new Date(iso))
 }
 
 // Nodes whose text follows the language. Weak references: a node that left the page and was

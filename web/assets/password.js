@@ -31,8 +31,8 @@ export function estimateStrength(password, login, minLength) {
   const text = password.normalize('NFKC')
   const chars = [...text]
   if (chars.length === 0) return 0
-  const folded = login.normalize('NFKC').toLowerCase()
-  if (folded.length >= 3 && text.toLowerCase().includes(folded)) return 0
+  const folded = fold(login)
+  if (folded.length >= 3 && fold(text).includes(folded)) return 0
   let pool = 0
   if (/\p{Ll}/u.test(text)) pool += 26
   if (/\p{Lu}/u.test(text)) pool += 26
@@ -61,8 +61,21 @@ export function estimateStrength(password, login, minLength) {
 }
 
 /**
- * Under a new-password field: the service's rules before anything is sent, with a running count
- * of characters, and the strength hint. Both describe the field (aria-describedby).
+ * NFKC + case folding, as the service compares a password with the login (src/text.ts `fold`):
+ * upper- then lower-casing folds ß→ss, which toLowerCase alone does not.
+ * @param {string} text
+ */
+export function fold(text) {
+  return text.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC')
+}
+
+/** @typedef {'met' | 'unmet' | 'none'} RuleState */
+
+/**
+ * Under a new-password field: the service's rules before anything is sent, each marked met or
+ * not met while typing (a mark, a colour and words for screen readers), with a running count of
+ * characters, and the strength hint. Both describe the field (aria-describedby); a polite live
+ * region says when a rule turns met or not met.
  * @param {Field} field
  * @param {() => string} login the login the password must not contain
  */
@@ -70,9 +83,11 @@ export function attachPasswordHelp(field, login) {
   const { input } = field
   const policyId = `${input.id}-policy`
   const strengthId = `${input.id}-strength`
+  // Code points after NFKC, as the service counts.
   const length = () => [...input.value.normalize('NFKC')].length
   const rules = h('ul', {})
   const box = h('div', { id: policyId, class: 'policy' }, h('p', {}, tr('policy.title')), rules)
+  const news = h('p', { class: 'visually-hidden', 'aria-live': 'polite' })
   const verdict = h('strong', { class: 'strength-none' })
   const meter = h('meter', {
     min: 0,
@@ -92,7 +107,7 @@ export function attachPasswordHelp(field, login) {
     ' ',
     meter,
   )
-  field.root.append(box, strength)
+  field.root.append(box, strength, news)
   field.describe(policyId)
   field.describe(strengthId)
 
@@ -107,14 +122,67 @@ export function attachPasswordHelp(field, login) {
   const verdictNode = live(verdictText)
   const count = h('span', { class: 'count' }, countNode)
   verdict.append(verdictNode)
+
+  /**
+   * @typedef {object} Rule
+   * @property {HTMLLIElement} item
+   * @property {() => string} text its words, for the live region
+   * @property {() => RuleState} judge
+   * @property {(state: RuleState) => void} show
+   */
+  /** @type {Rule[]} */
+  let shown = []
+  /**
+   * @param {string} name
+   * @param {import('./i18n.js').MessageKey} key
+   * @param {import('./i18n.js').Params} params
+   * @param {() => RuleState} judge
+   * @param {Node[]} extra shown after the rule's words
+   * @returns {Rule}
+   */
+  const rule = (name, key, params, judge, extra = []) => {
+    /** @type {RuleState} */
+    let current = 'none'
+    const words = () => (current === 'none' ? '' : ` ${t(`policy.${current}`)}`)
+    // The state in words, for screen readers: the mark before the rule is for the eyes only.
+    const state = live(words)
+    const item = h(
+      'li',
+      { 'data-rule': name, 'data-state': 'none' },
+      tr(key, params),
+      ...extra.flatMap((node) => [' ', node]),
+      h('span', { class: 'visually-hidden' }, state),
+    )
+    return {
+      item,
+      text: () => t(key, params),
+      judge,
+      show(next) {
+        current = next
+        item.dataset.state = next
+        state.data = words()
+      },
+    }
+  }
+
   const update = () => {
     countNode.data = countText()
     verdictNode.data = verdictText()
-    count.classList.toggle('met', rulesLoaded !== null && length() >= min())
     const empty = input.value === ''
     const current = score()
     verdict.className = empty ? 'strength-none' : `strength-${current}`
     meter.value = empty ? 0 : current
+    /** @type {string[]} */
+    const changed = []
+    for (const r of shown) {
+      const before = r.item.dataset.state
+      const after = empty ? 'none' : r.judge()
+      if (after === before) continue
+      r.show(after)
+      if (before !== 'none' && after !== 'none') changed.push(`${r.text()} ${t(`policy.${after}`)}`)
+    }
+    // Only turns between met and not met: the first judgement is in the description already.
+    if (changed.length > 0) news.textContent = changed.join('; ')
   }
   input.addEventListener('input', update)
   update()
@@ -125,13 +193,34 @@ export function attachPasswordHelp(field, login) {
       rules.replaceChildren(h('li', {}, tr('policy.unavailable')))
       return
     }
-    const items = [
-      h('li', {}, tr('policy.minLength', { count: loaded.min_length }), ' ', count),
-      h('li', {}, tr('policy.maxLength', { count: loaded.max_length })),
+    /** @param {boolean} ok @returns {RuleState} */
+    const met = (ok) => (ok ? 'met' : 'unmet')
+    shown = [
+      rule(
+        'min',
+        'policy.minLength',
+        { count: loaded.min_length },
+        () => met(length() >= loaded.min_length),
+        [count],
+      ),
+      rule('max', 'policy.maxLength', { count: loaded.max_length }, () =>
+        met(length() <= loaded.max_length),
+      ),
     ]
-    if (loaded.refuses_common_passwords) items.push(h('li', {}, tr('policy.common')))
-    if (loaded.refuses_login_in_password) items.push(h('li', {}, tr('policy.login')))
-    rules.replaceChildren(...items)
+    // The list of common passwords (~49k) stays with the service, which checks it on submit: the
+    // page cannot tell, so this rule is never marked met here (nor broken).
+    if (loaded.refuses_common_passwords) {
+      shown.push(rule('common', 'policy.common', {}, () => 'none'))
+    }
+    if (loaded.refuses_login_in_password) {
+      shown.push(
+        rule('login', 'policy.login', {}, () => {
+          const key = fold(login())
+          return key === '' ? 'none' : met(!fold(input.value).includes(key))
+        }),
+      )
+    }
+    rules.replaceChildren(...shown.map((r) => r.item))
     update()
   })
   return { update }

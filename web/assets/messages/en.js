@@ -45,8 +45,11 @@ const en = {
     other: 'at least {count} characters: any characters, spaces and emoji too',
   },
   'policy.maxLength': { one: 'at most {count} character', other: 'at most {count} characters' },
-  'policy.common': 'not one of the commonly used passwords (the service checks a list of them)',
+  'policy.common':
+    'not one of the commonly used passwords: the service checks its list when you submit',
   'policy.login': 'must not contain your login',
+  'policy.met': '(met)',
+  'policy.unmet': '(not met)',
   'policy.count': '(so far: {count})',
   'policy.unavailable':
     'The password rules could not be loaded; the service checks the password when you submit it.',
@@ -93,7 +96,8 @@ const en = {
   'users.delete': 'Delete',
   'users.deleteLabel': 'Delete user {login}',
   'users.confirm': 'Delete {login}? This cannot be undone.',
-  'users.confirmYes': 'Yes, delete {login}',
+  'users.confirmYes': 'Yes, delete',
+  'users.confirmYesLabel': 'Yes, delete {login}',
   'users.confirmNo': 'Cancel',
   'users.pagination': 'Pages of the user list',
   'users.first': 'First page',
@@ -101,7 +105,7 @@ const en = {
   'users.next': 'Next page',
   'users.empty': 'No users on this page.',
   'users.forbidden': 'Only administrators can see the list of users.',
-  'users.ownAccount': 'Delete it on your account page.',
+  'users.ownAccount': 'Delete on your account page',
 
   'status.signedIn': 'You are signed in as {login}.',
   'status.signedUp': 'The account {login} was created, and you are signed in.',

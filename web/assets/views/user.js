@@ -16,11 +16,12 @@ export function roleText(user) {
  * When the user registered: a <time>, its text in the chosen language.
  * @param {User} user
  * @param {Record<string, string>} [attributes] more of them
+ * @param {'long' | 'medium'} [dateStyle]
  */
-export function registeredTime(user, attributes = {}) {
+export function registeredTime(user, attributes = {}, dateStyle = 'long') {
   return h(
     'time',
     { datetime: user.registered_at, ...attributes },
-    live(() => formatDate(user.registered_at)),
+    live(() => formatDate(user.registered_at, dateStyle)),
   )
 }

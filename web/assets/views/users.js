@@ -8,6 +8,7 @@ import { registeredTime, roleText } from './user.js'
 /** @typedef {import('../api.js').User} User */
 
 const PAGE_SIZES = [5, 10, 20, 50, 100]
+
 /** @type {import('../i18n.js').MessageKey[]} */
 const COLUMNS = [
   'users.col.login',
@@ -16,6 +17,31 @@ const COLUMNS = [
   'users.col.registered',
   'users.col.actions',
 ]
+
+/**
+ * An id that may wrap after its hyphens and nowhere else, so that it needs no more room than
+ * its longest part when the table is narrow.
+ * @param {string} id
+ */
+function wrappingId(id) {
+  return h(
+    'code',
+    {},
+    ...id.split('-').flatMap((part, i) => (i === 0 ? [part] : ['-', h('wbr'), part])),
+  )
+}
+
+/**
+ * A cell that, on narrow screens where the table is shown as one block per user, is headed by
+ * its column's name (data-label, read by the CSS).
+ * @param {import('../i18n.js').MessageKey} column
+ * @param {Node} content
+ */
+function labelledCell(column, content) {
+  const cell = h('td', {}, content)
+  trAttr(cell, 'data-label', column)
+  return cell
+}
 
 /**
  * The user list for admins: pages in registration order (the service's cursors), a page size,
@@ -53,16 +79,20 @@ export function usersView(context, me) {
   const first = h('button', { type: 'button' }, tr('users.first'))
   const previous = h('button', { type: 'button' }, tr('users.prev'))
   const next = h('button', { type: 'button' }, tr('users.next'))
-  const pager = h('nav', { class: 'pager' }, first, previous, next)
+  // Both shown once a page is there.
+  const pager = h('nav', { class: 'pager', hidden: true }, first, previous, next)
+  const wrap = h('div', { class: 'table-wrap', hidden: true }, table)
   trAttr(pager, 'aria-label', 'users.pagination')
 
   /** @param {User} user */
   function row(user) {
     const own = user.id === me.id
-    const actions = h('td', {})
+    const actions = h('td', { class: 'row-actions' })
     const showDelete = () => {
       if (own) {
-        actions.replaceChildren(h('span', { class: 'muted' }, tr('users.ownAccount')))
+        // The service refuses DELETE /user/{own id}: one's own account goes with DELETE /user/me
+        // and the password, on the account page.
+        actions.replaceChildren(h('a', { href: '#/account' }, tr('users.ownAccount')))
         return
       }
       const button = h('button', { type: 'button', class: 'danger' }, tr('users.delete'))
@@ -71,11 +101,9 @@ export function usersView(context, me) {
       actions.replaceChildren(button)
     }
     const confirm = () => {
-      const yes = h(
-        'button',
-        { type: 'button', class: 'danger' },
-        tr('users.confirmYes', { login: user.login }),
-      )
+      // The question above names the user; the button's name does too, for screen readers.
+      const yes = h('button', { type: 'button', class: 'danger' }, tr('users.confirmYes'))
+      trAttr(yes, 'aria-label', 'users.confirmYesLabel', { login: user.login })
       const no = h('button', { type: 'button' }, tr('users.confirmNo'))
       no.addEventListener('click', () => {
         showDelete()
@@ -94,7 +122,10 @@ export function usersView(context, me) {
           showProblem(target, problem)
         }
       })
-      actions.replaceChildren(h('p', {}, tr('users.confirm', { login: user.login })), yes, ' ', no)
+      actions.replaceChildren(
+        h('p', {}, tr('users.confirm', { login: user.login })),
+        h('div', { class: 'actions' }, yes, no),
+      )
       yes.focus()
     }
     showDelete()
@@ -102,9 +133,9 @@ export function usersView(context, me) {
       'tr',
       { 'data-user': user.login },
       h('th', { scope: 'row' }, user.login, ...(own ? [' ', tr('users.you')] : [])),
-      h('td', {}, h('code', {}, user.id)),
-      h('td', {}, roleText(user)),
-      h('td', {}, registeredTime(user)),
+      labelledCell('users.col.id', wrappingId(user.id)),
+      labelledCell('users.col.role', roleText(user)),
+      labelledCell('users.col.registered', registeredTime(user, {}, 'medium')),
       actions,
     )
   }
@@ -136,6 +167,9 @@ export function usersView(context, me) {
       if (mine === latest) showProblem(target, problem)
     } finally {
       if (mine === latest) {
+        // No page got here (the first load failed): no empty table or pager under the error.
+        wrap.hidden = body.childElementCount === 0
+        pager.hidden = wrap.hidden
         table.removeAttribute('aria-busy')
         first.disabled = index === 0
         previous.disabled = index === 0
@@ -176,7 +210,7 @@ export function usersView(context, me) {
       sizeSelect,
     ),
     error.element,
-    h('div', { class: 'table-wrap' }, table),
+    wrap,
     pager,
   )
 }
