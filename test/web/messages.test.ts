@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
-import { catalogue } from '../../src/errors.ts'
+import { catalogue, FIELD_CODES } from '../../src/errors.ts'
 import { createPasswordPolicy } from '../../src/passwords/policy.ts'
 import { checkLogin } from '../../src/users/login-name.ts'
 import { ROOT } from './browser.ts'
@@ -25,18 +25,9 @@ const ru = (await load<{ default: Catalogue }>('messages/ru.js')).default
 const problems = await load<Problems>('problems.js')
 const LANGUAGES = { en, ru }
 
-// The codes of `errors[]` entries: Ajv keywords as src/http/validation.ts names them…
-const SCHEMA_CODES = [
-  'required',
-  'unknown_property',
-  'invalid_type',
-  'too_short',
-  'too_long',
-  'out_of_range',
-  'invalid_format',
-  'invalid_value',
-]
-// …and what the password policy and the login rules say, asked of them directly.
+// Every code of `errors[]` entries, from the service's own union beside its error catalogue…
+// …and what the password policy and the login rules say, asked of them directly (each must be
+// in the union: see below).
 const policy = createPasswordPolicy(15)
 const POLICY_CODES = [
   ...new Set(
@@ -127,7 +118,7 @@ test('problems about one field go next to that field', () => {
   }
 })
 
-test('every field error code has words: password and login rules their own, schema codes at least generic ones', () => {
+test('every field error code has words: password and login rules their own, every code at least generic ones', () => {
   assert.deepEqual([...POLICY_CODES].sort(), [
     'common_password',
     'contains_login',
@@ -148,8 +139,10 @@ test('every field error code has words: password and login rules their own, sche
     assert.equal(key, `error.login.${code}`)
     hasWords(key, `login ${code}`)
   }
-  for (const code of SCHEMA_CODES) {
-    for (const field of ['current_password', 'limit']) {
+  // Every code the service can put in `errors`, on any field: at least generic words.
+  for (const code of [...POLICY_CODES, ...LOGIN_CODES]) assert.ok(FIELD_CODES.includes(code), code)
+  for (const code of FIELD_CODES) {
+    for (const field of ['current_password', 'limit', 'email']) {
       const key = problems.fieldErrorKey(field, code)
       assert.notEqual(key, 'error.other', `${field} ${code}`)
       hasWords(key, `${field} ${code}`)

@@ -172,6 +172,9 @@ const en = {
   'error.out_of_range': 'This value is out of range.',
   'error.invalid_value': 'This value is not allowed.',
   'error.unknown_property': 'The page sent a field the service does not know. Reload the page.',
+  'error.invalid_characters': 'This value must not contain control characters.',
+  'error.common_password': 'This is a commonly used password. Choose another.',
+  'error.contains_login': 'This value must not contain your login.',
   'error.other': 'This value is not accepted: {message}.',
 }
 
