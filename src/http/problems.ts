@@ -74,8 +74,22 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-/** Every error leaves as an RFC 9457 problem document; 5xx bodies say nothing internal. */
-export function registerProblems(app: FastifyInstance): void {
+/** 405 with Allow for a path that has other methods, else 404. */
+export function unroutedProblem(allowed: string[]): AppError {
+  if (allowed.length === 0) {
+    return new AppError('not_found', { detail: 'No route matches this method and path.' })
+  }
+  return new AppError('method_not_allowed', {
+    detail: `Allowed: ${allowed.join(', ')}.`,
+    headers: { allow: allowed.join(', ') },
+  })
+}
+
+/**
+ * Every error leaves as an RFC 9457 problem document; 5xx bodies say nothing internal. Returns
+ * the methods the routes have for a path (sorted), for requests answered outside Fastify.
+ */
+export function registerProblems(app: FastifyInstance): (path: string) => string[] {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = asAppError(error)
     // Expected refusals are counted by the metrics; a stack per refusal would only add load
@@ -96,19 +110,11 @@ export function registerProblems(app: FastifyInstance): void {
     const path = new RegExp(`^${pattern}/?$`)
     for (const method of [route.method].flat()) routes.push({ method, path })
   })
+  const allowedMethods = (path: string) =>
+    [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))].sort()
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
-    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))]
-    if (allowed.length > 0) {
-      reply.header('allow', allowed.sort().join(', '))
-      return sendProblem(
-        reply,
-        new AppError('method_not_allowed', { detail: `Allowed: ${allowed.join(', ')}.` }),
-      )
-    }
-    return sendProblem(
-      reply,
-      new AppError('not_found', { detail: 'No route matches this method and path.' }),
-    )
+    return sendProblem(reply, unroutedProblem(allowedMethods(path)))
   })
+  return allowedMethods
 }
