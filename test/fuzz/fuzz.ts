@@ -524,22 +524,27 @@ export function exactStrings(value: unknown, fields: string[]): Record<string, s
     : undefined
 }
 
-/** Content types Fastify must read as JSON (RFC 8259 §11: a charset parameter has no effect). */
+/** Content types Fastify must read as JSON: no charset, or UTF-8 (RFC 8259 §8.1). */
 export const jsonContentType = fc.constantFrom(
   'application/json',
   'application/json; charset=utf-8',
   'application/json; charset=UTF-8',
-  'application/json; charset=latin1',
-  'application/json; charset=iso-8859-1',
   'application/json;charset=utf-8',
+  'application/json; charset="utf-8"',
   'Application/JSON',
   'APPLICATION/JSON; CHARSET=UTF-8',
   'application/Json',
 )
 
-/** Content types that are not JSON: 415. `undefined` = no Content-Type header. */
+/**
+ * Content types that are not JSON, or JSON in a charset other than UTF-8: 415. `undefined` = no
+ * Content-Type header.
+ */
 export const otherContentType = fc.constantFrom(
   undefined,
+  'application/json; charset=latin1',
+  'application/json; charset=iso-8859-1',
+  'application/json; charset=utf-16',
   'text/plain',
   'text/plain; charset=utf-8',
   'text/json',
