@@ -44,8 +44,9 @@ function errorText(error: unknown): string {
 }
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
-  // RFC 9110 §15.5.2: a 401 names the scheme that would be accepted.
-  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="usersvc"')
+  // RFC 6750 §3: a request for a resource that needs an access token is answered with the Bearer
+  // challenge. A failed login or refresh involves no token, and a challenge would ask for one.
+  if (error.code === 'invalid_token') reply.header('www-authenticate', 'Bearer realm="usersvc"')
   return reply
     .code(error.status)
     .headers(error.headers)
