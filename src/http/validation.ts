@@ -39,19 +39,70 @@ const codes: Record<string, string> = {
 
 const BOUNDED = new Set(['minLength', 'maxLength', 'minimum', 'maximum'])
 
+const TYPES: Record<string, string> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+}
+const FORMATS: Record<string, string> = {
+  uuid: 'a UUID',
+  'date-time': 'a date and time (RFC 3339)',
+  'uri-reference': 'a URI reference',
+}
+
+/**
+ * The service's own words for a failed rule, in the style of its other messages ("is required",
+ * "must be 3 to 64 characters long"): Ajv's ("must NOT have fewer than 1 characters") would
+ * make its wording part of the API.
+ */
+function fieldMessage(error: ErrorObject): string {
+  const params = error.params as Record<string, unknown>
+  const limit = String(params.limit)
+  switch (error.keyword) {
+    case 'required':
+      return 'is required'
+    case 'additionalProperties':
+      return 'is not an allowed property'
+    case 'type': {
+      const types = String(params.type).split(',')
+      return `must be ${types.map((type) => TYPES[type] ?? type).join(' or ')}`
+    }
+    case 'minLength':
+      return params.limit === 1 ? 'must not be empty' : `must be at least ${limit} characters long`
+    case 'maxLength':
+      return `must be at most ${limit} characters long`
+    case 'minimum':
+      return `must be at least ${limit}`
+    case 'maximum':
+      return `must be at most ${limit}`
+    case 'format':
+      return `must be ${FORMATS[String(params.format)] ?? 'in the expected format'}`
+    case 'pattern':
+      return 'is not in the expected format'
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`
+    case 'const':
+      return `must be ${String(params.allowedValue)}`
+    default:
+      return 'is not valid'
+  }
+}
+
 /** Ajv errors → the `errors` member of a problem document: one entry per failed rule. */
 export function fieldErrors(errors: ErrorObject[], part: string): FieldError[] {
   return errors.map((error) => {
     const path = error.instancePath.split('/').slice(1).join('.')
     const params = error.params as Record<string, unknown>
     let field = path || part
-    let message = error.message ?? 'is not valid'
+    const message = fieldMessage(error)
     if (error.keyword === 'required') {
       field = [path, String(params.missingProperty)].filter(Boolean).join('.')
-      message = 'is required'
     } else if (error.keyword === 'additionalProperties') {
       field = [path, String(params.additionalProperty)].filter(Boolean).join('.')
-      message = 'is not an allowed property'
     }
     const code = codes[error.keyword] ?? error.keyword
     // minLength, maxLength, minimum and maximum name their bound; clients word it themselves.
