@@ -69,7 +69,7 @@ export function clientErrorHandler(
   for (const [name, value] of Object.entries(all)) head.push(`${name}: ${value}`)
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy())
   this.log.info(
-    { reqId: id, status: problem.status, err: error.code, ip: socket.remoteAddress },
+    { reqId: id, status: problem.status, code: error.code, ip: socket.remoteAddress },
     'client error',
   )
 }

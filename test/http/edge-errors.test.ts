@@ -38,11 +38,15 @@ interface Served extends Harness {
 }
 
 /** The app on a real port of 127.0.0.1: plain HTTP, or HTTPS (HTTP/2 + HTTP/1.1). */
-async function serve(t: TestContext, secure: boolean): Promise<Served> {
+async function serve(
+  t: TestContext,
+  secure: boolean,
+  env: Record<string, string> = {},
+): Promise<Served> {
   const tls = secure
     ? await loadTlsCredentials({ enabled: true, dir: await tempDir(t), sans: [] })
     : undefined
-  const harness = await makeApp(t, { tls })
+  const harness = await makeApp(t, { tls, env })
   await harness.app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = harness.app.server.address() as AddressInfo
   const ca = tls?.local ? await readFile(tls.local.caPath, 'utf8') : undefined
@@ -75,8 +79,8 @@ async function http1Socket(t: TestContext, served: Served): Promise<Socket> {
 }
 
 /**
- * Sends `request` as is and reads until the server closes the connection (the client never
- * ends its side): the reply parsed, and whether the server was the one to close.
+ * Sends `request` as is and reads until the server closes the connection (the client never ends
+ * its side, so the close is the server's): the reply parsed.
  */
 async function exchange(socket: Socket, request: string): Promise<Reply> {
   const chunks: Buffer[] = []
@@ -198,6 +202,22 @@ describe('errors before routing are problem documents too', () => {
         assert.equal(line?.status, status, `${what}: log line ${JSON.stringify(line)}`)
         assert.equal(line?.level, 30, what)
       }
+      assert.deepEqual(warnings(served.logs), [])
+    })
+
+    test(`HTTP/1.1 headers that do not arrive in time (${scheme}): 408 problem document, connection closed`, async (t) => {
+      const served = await serve(t, secure, { HEADERS_TIMEOUT_SECONDS: '1' })
+      const reference = await exchange(
+        await http1Socket(t, served),
+        'GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      )
+      // The header section never ends: Node's headers timeout answers it.
+      const reply = await exchange(
+        await http1Socket(t, served),
+        'GET /health/live HTTP/1.1\r\nHost: localhost\r\n',
+      )
+      assertProblemReply(reply, 408, 'request_timeout', reference, 'slow headers')
+      assert.equal(reply.headers.connection, 'close')
       assert.deepEqual(warnings(served.logs), [])
     })
   }
