@@ -12,6 +12,7 @@ import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
 import healthRoutes from './health/routes.ts'
 import authenticatePlugin from './http/authenticate.ts'
+import { answerUnknownMethods, clientErrorHandler } from './http/early-errors.ts'
 import { setSecurityHeaders } from './http/headers.ts'
 import { registerJsonBody } from './http/json-body.ts'
 import { registerOpenApi } from './http/openapi.ts'
@@ -106,6 +107,8 @@ export function buildApp(options: AppOptions) {
     // Long ids reach the handler, which answers them like any other unknown id.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     frameworkErrors,
+    // Requests Node's HTTP/1.1 parser refuses: problem documents too.
+    clientErrorHandler,
     // Behind nginx the request id is nginx's (X-Request-Id), so both logs share it.
     genReqId: requestId,
     // X-Forwarded-* only from the configured proxies: a direct client cannot choose its address.
@@ -119,7 +122,7 @@ export function buildApp(options: AppOptions) {
   enforceTimeouts(app.server, config.timeouts, Boolean(options.tls))
   app.setValidatorCompiler(validatorCompiler)
   registerJsonBody(app)
-  registerProblems(app)
+  answerUnknownMethods(app, registerProblems(app))
 
   app.register(
     fp(
@@ -149,6 +152,9 @@ export function buildApp(options: AppOptions) {
   })
   app.addHook('onSend', async (request, reply) => {
     if (closing && request.raw.httpVersionMajor === 1) reply.header('connection', 'close')
+    // RFC 9113 §8.2.2: no connection-specific fields in HTTP/2. Fastify sets Connection: close
+    // after a body it could not read; Node would drop it with a warning.
+    if (request.raw.httpVersionMajor === 2) reply.removeHeader('connection')
     setSecurityHeaders(reply)
     reply.header('x-request-id', request.id)
     if (options.tls) reply.header('strict-transport-security', HSTS)

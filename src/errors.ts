@@ -1,5 +1,3 @@
-import type { ErrorObject } from 'ajv'
-
 // The one error catalogue. Codes are the contract clients branch on; titles are for humans.
 export const catalogue = {
   bad_request: { status: 400, title: 'The request is malformed' },
@@ -10,12 +8,14 @@ export const catalogue = {
   forbidden: { status: 403, title: 'Not allowed' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request did not arrive in time' },
   login_taken: { status: 409, title: 'This login is already taken' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   validation_failed: { status: 422, title: 'The request is not valid' },
   password_policy: { status: 422, title: 'The password does not meet the password policy' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'The request line or header fields are too large' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'The service is temporarily unavailable' },
   overloaded: { status: 503, title: 'The service is overloaded' },
@@ -105,42 +105,4 @@ export function toProblem(error: AppError): Problem {
   if (error.detail !== undefined) problem.detail = error.detail
   if (error.errors !== undefined) problem.errors = error.errors
   return problem
-}
-
-// Schema (Ajv) keywords → field codes.
-const keywordCodes: Record<string, FieldCode> = {
-  required: 'required',
-  additionalProperties: 'unknown_property',
-  type: 'invalid_type',
-  minLength: 'too_short',
-  maxLength: 'too_long',
-  minimum: 'out_of_range',
-  maximum: 'out_of_range',
-  pattern: 'invalid_format',
-  format: 'invalid_format',
-  enum: 'invalid_value',
-  const: 'invalid_value',
-}
-
-const BOUNDED = new Set(['minLength', 'maxLength', 'minimum', 'maximum'])
-
-/** Schema validation errors → the `errors` member of a problem document: one per failed rule. */
-export function fieldErrors(errors: ErrorObject[], part: string): FieldError[] {
-  return errors.map((error) => {
-    const path = error.instancePath.split('/').slice(1).join('.')
-    const params = error.params as Record<string, unknown>
-    let field = path || part
-    let message = error.message ?? 'is not valid'
-    if (error.keyword === 'required') {
-      field = [path, String(params.missingProperty)].filter(Boolean).join('.')
-      message = 'is required'
-    } else if (error.keyword === 'additionalProperties') {
-      field = [path, String(params.additionalProperty)].filter(Boolean).join('.')
-      message = 'is not an allowed property'
-    }
-    const code = keywordCodes[error.keyword] ?? 'invalid_value'
-    // minLength, maxLength, minimum and maximum name their bound; clients word it themselves.
-    const limit = BOUNDED.has(error.keyword) ? params.limit : undefined
-    return { field, code, message, ...(typeof limit === 'number' ? { limit } : {}) }
-  })
 }

@@ -46,8 +46,15 @@ export const problemResponses = {
   '5xx': problemResponse('Problem document (nothing internal)'),
 }
 
-// What every route may answer: a malformed request line, an outage, a bug.
-const ALWAYS: ErrorCode[] = ['bad_request', 'method_not_allowed', 'internal', 'unavailable']
+// What every route may answer: a malformed, slow or oversized request head, an outage, a bug.
+const ALWAYS: ErrorCode[] = [
+  'bad_request',
+  'method_not_allowed',
+  'request_timeout',
+  'headers_too_large',
+  'internal',
+  'unavailable',
+]
 // What every route with a JSON body may answer besides.
 export const BODY_ERRORS: ErrorCode[] = [
   'malformed_json',

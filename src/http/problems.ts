@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isUnavailable } from '../db/errors.ts'
-import { AppError, type ErrorCode, fieldErrors, toProblem } from '../errors.ts'
+import { AppError, type ErrorCode, toProblem } from '../errors.ts'
 import { setSecurityHeaders } from './headers.ts'
+import { fieldErrors } from './validation.ts'
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -19,6 +20,7 @@ export function asAppError(error: unknown): AppError {
   if (error instanceof AppError) return error
   const fastifyError = error as Partial<FastifyError>
   if (fastifyError.validation) {
+    // Our validators fail with an AppError (validation.ts); this is the net for any other.
     return new AppError('validation_failed', {
       errors: fieldErrors(
         fastifyError.validation as never,
@@ -43,8 +45,9 @@ function errorText(error: unknown): string {
 }
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
-  // RFC 9110 §15.5.2: a 401 names the scheme that would be accepted.
-  if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="usersvc"')
+  // RFC 6750 §3: a request for a resource that needs an access token is answered with the Bearer
+  // challenge. A failed login or refresh involves no token, and a challenge would ask for one.
+  if (error.code === 'invalid_token') reply.header('www-authenticate', 'Bearer realm="usersvc"')
   return reply
     .code(error.status)
     .headers(error.headers)
@@ -73,8 +76,22 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-/** Every error leaves as an RFC 9457 problem document; 5xx bodies say nothing internal. */
-export function registerProblems(app: FastifyInstance): void {
+/** 405 with Allow for a path that has other methods, else 404. */
+export function unroutedProblem(allowed: string[]): AppError {
+  if (allowed.length === 0) {
+    return new AppError('not_found', { detail: 'No route matches this method and path.' })
+  }
+  return new AppError('method_not_allowed', {
+    detail: `Allowed: ${allowed.join(', ')}.`,
+    headers: { allow: allowed.join(', ') },
+  })
+}
+
+/**
+ * Every error leaves as an RFC 9457 problem document; 5xx bodies say nothing internal. Returns
+ * the methods the routes have for a path (sorted), for requests answered outside Fastify.
+ */
+export function registerProblems(app: FastifyInstance): (path: string) => string[] {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = asAppError(error)
     // Expected refusals are counted by the metrics; a stack per refusal would only add load
@@ -97,19 +114,11 @@ export function registerProblems(app: FastifyInstance): void {
     const path = new RegExp(`^${pattern}/?$`)
     for (const method of [route.method].flat()) routes.push({ method, path })
   })
+  const allowedMethods = (path: string) =>
+    [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))].sort()
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
-    const allowed = [...new Set(routes.filter((r) => r.path.test(path)).map((r) => r.method))]
-    if (allowed.length > 0) {
-      reply.header('allow', allowed.sort().join(', '))
-      return sendProblem(
-        reply,
-        new AppError('method_not_allowed', { detail: `Allowed: ${allowed.join(', ')}.` }),
-      )
-    }
-    return sendProblem(
-      reply,
-      new AppError('not_found', { detail: 'No route matches this method and path.' }),
-    )
+    return sendProblem(reply, unroutedProblem(allowedMethods(path)))
   })
+  return allowedMethods
 }

@@ -41,6 +41,12 @@ export interface AccessTokens {
 const TYP = 'at+jwt'
 // Header members that would let a token choose its own verification key: never honoured.
 const FORBIDDEN_HEADERS = ['jku', 'jwk', 'x5u', 'x5c']
+/**
+ * How far an iat may lie ahead of our clock: instances' clocks differ a little. jose checks exp
+ * and nbf, not a future iat, and a token stamped later than it was issued would outlive a
+ * password change made before that stamp (see issuedAtMs).
+ */
+export const IAT_MAX_SKEW_SECONDS = 60
 
 export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const { keys, clock, issuer, audience, ttlSeconds } = options
@@ -102,6 +108,8 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
       if (isUnavailable(error)) throw error
       throw invalidToken(error)
     }
+    const nowSeconds = clock.now().getTime() / 1000
+    if ((payload.iat as number) > nowSeconds + IAT_MAX_SKEW_SECONDS) throw invalidToken()
     // Claims reach SQL: even a token we signed must carry exactly the shapes we issue.
     if (payload.role !== 'user' && payload.role !== 'admin') throw invalidToken()
     if (!isUuid(payload.sub)) throw invalidToken()

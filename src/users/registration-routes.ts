@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { fieldErrors } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import { counted } from '../metrics/outcomes.ts'
 import { PasswordPolicy } from '../passwords/schemas.ts'
 import { BODY_ERRORS, problems } from '../schemas.ts'
@@ -45,8 +45,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         async () => {
           // A sign-up form wants every problem at once: schema and policy errors are reported together.
           if (request.validationError) {
-            const schemaErrors = fieldErrors(request.validationError.validation as never, 'body')
-            throw app.users.rejectRegistration(request.body, schemaErrors)
+            const failed = request.validationError
+            if (!(failed instanceof AppError)) throw failed
+            throw app.users.rejectRegistration(request.body, failed.errors ?? [])
           }
           const { login, password } = request.body
           return app.users.register(login, password, 'user', request.ip)

@@ -103,8 +103,12 @@ function request(c: BodyCase, alice: Account): Req {
   }
 }
 
-const isJsonType = (contentType: string | undefined) =>
-  contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType)
+/** application/json, with no charset or UTF-8 (RFC 8259 §8.1): any other charset is a 415. */
+function isJsonType(contentType: string | undefined): boolean {
+  if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType)) return false
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType)?.[1]
+  return charset === undefined || charset.toLowerCase() === 'utf-8'
+}
 
 /**
  * The answer the issue asks for, given the body: an exact status and code for every refusal the

@@ -104,14 +104,19 @@ export function assertProblemAnswer(
   assert.ok(res.statusCode >= 400 && res.statusCode < 500, `not a 4xx: ${where}`)
   assert.equal(res.headers['content-type'], PROBLEM_JSON, where)
   assert.equal(res.headers['x-content-type-options'], 'nosniff', where)
-  if (res.statusCode === 401)
-    assert.match(String(res.headers['www-authenticate']), /^Bearer realm="usersvc"/, where)
+  // Only a 401 about the access token carries a Bearer challenge (RFC 6750 §3); a HEAD (of a GET
+  // route) can only be refused for its token.
+  const challenged = (code: string) =>
+    code === 'invalid_token'
+      ? assert.match(String(res.headers['www-authenticate']), /^Bearer realm="usersvc"/, where)
+      : assert.equal(res.headers['www-authenticate'], undefined, where)
   if (res.statusCode === 405) assert.ok(String(res.headers.allow ?? '').length > 0, where)
   if (res.statusCode === 429) assert.match(String(res.headers['retry-after']), /^\d+$/, where)
   if (method.toUpperCase() === 'HEAD') {
     assert.equal(res.body, '', where)
     const code = Object.entries(catalogue).find(([, v]) => v.status === res.statusCode)
     assert.ok(code, `no catalogue code has status ${res.statusCode}: ${where}`)
+    challenged(res.statusCode === 401 ? 'invalid_token' : code[0])
     return code[0]
   }
   const problem = res.json() as Record<string, unknown>
@@ -122,6 +127,7 @@ export function assertProblemAnswer(
   assert.equal(catalogue[code].status, res.statusCode, where)
   assert.equal(problem.title, catalogue[code].title, where)
   assert.equal(problem.type, `/problems/${code}`, where)
+  challenged(code)
   if ('detail' in problem) assert.equal(typeof problem.detail, 'string', where)
   if ('errors' in problem) {
     assert.ok(Array.isArray(problem.errors) && problem.errors.length > 0, where)
@@ -524,22 +530,27 @@ export function exactStrings(value: unknown, fields: string[]): Record<string, s
     : undefined
 }
 
-/** Content types Fastify must read as JSON (RFC 8259 §11: a charset parameter has no effect). */
+/** Content types Fastify must read as JSON: no charset, or UTF-8 (RFC 8259 §8.1). */
 export const jsonContentType = fc.constantFrom(
   'application/json',
   'application/json; charset=utf-8',
   'application/json; charset=UTF-8',
-  'application/json; charset=latin1',
-  'application/json; charset=iso-8859-1',
   'application/json;charset=utf-8',
+  'application/json; charset="utf-8"',
   'Application/JSON',
   'APPLICATION/JSON; CHARSET=UTF-8',
   'application/Json',
 )
 
-/** Content types that are not JSON: 415. `undefined` = no Content-Type header. */
+/**
+ * Content types that are not JSON, or JSON in a charset other than UTF-8: 415. `undefined` = no
+ * Content-Type header.
+ */
 export const otherContentType = fc.constantFrom(
   undefined,
+  'application/json; charset=latin1',
+  'application/json; charset=iso-8859-1',
+  'application/json; charset=utf-16',
   'text/plain',
   'text/plain; charset=utf-8',
   'text/json',

@@ -207,7 +207,10 @@ for (const dialect of dialects()) {
             )
           }
         }
-        if (status === 401) assert.match(String(res.headers['www-authenticate']), /^Bearer /)
+        // Only a 401 about the access token carries a Bearer challenge (RFC 6750 §3).
+        if (code === 'invalid_token') {
+          assert.match(String(res.headers['www-authenticate']), /^Bearer /)
+        } else assert.equal(res.headers['www-authenticate'], undefined, code)
       }
     })
 

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseOptions } from '@node-rs/argon2'
-import {
-  assertProblem,
-  assertTokenAccepted,
-  BEARER_CHALLENGE,
-  SESSION_FIELDS,
-  storedHash,
-} from '../api.ts'
+import { assertProblem, assertTokenAccepted, SESSION_FIELDS, storedHash } from '../api.ts'
 import {
   countingHasher,
   dialects,
@@ -112,7 +106,8 @@ for (const dialect of dialects()) {
       const unknownLogin = await login(app, 'nobody-here', 'not the right password at all')
       for (const res of [wrongPassword, unknownLogin]) {
         assertProblem(res, 401, 'invalid_credentials')
-        assert.equal(res.headers['www-authenticate'], BEARER_CHALLENGE)
+        // No access token was involved: no Bearer challenge (RFC 6750 §3).
+        assert.equal(res.headers['www-authenticate'], undefined)
         assert.equal(res.headers['cache-control'], 'no-store')
       }
       assert.equal(unknownLogin.body, wrongPassword.body)
@@ -162,7 +157,7 @@ for (const dialect of dialects()) {
         assert.equal(res.statusCode, 401, `${JSON.stringify(name)}: ${res.body}`)
         assert.equal(res.json().code, 'invalid_credentials')
         assert.equal(res.body, reference.body)
-        assert.equal(res.headers['www-authenticate'], BEARER_CHALLENGE)
+        assert.equal(res.headers['www-authenticate'], undefined)
         assert.deepEqual(
           counting.calls,
           { hash: 0, verify: 0, verifyDummy: 1 },

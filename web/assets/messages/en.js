@@ -127,6 +127,7 @@ const en = {
   'problem.forbidden': 'You are not allowed to do this.',
   'problem.not_found': 'Not found: it may have been deleted already.',
   'problem.method_not_allowed': 'The service does not support this action. Reload the page.',
+  'problem.request_timeout': 'The request took too long to arrive. Try again.',
   'problem.login_taken': 'This login is already taken. Choose another one.',
   'problem.payload_too_large': 'What you entered is too long.',
   'problem.unsupported_media_type':
@@ -138,6 +139,8 @@ const en = {
     other: 'Too many attempts. Try again in {count} seconds.',
   },
   'problem.rate_limited.later': 'Too many attempts. Try again later.',
+  'problem.headers_too_large':
+    'The page sent a request that is too large. Reload the page; if it happens again, clear the cookies of this site.',
   'problem.internal':
     'Something went wrong in the service. Try again; if it keeps happening, tell its administrators.',
   'problem.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
