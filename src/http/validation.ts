@@ -89,9 +89,9 @@ function fieldMessage(error: ErrorObject): string {
     case 'maxLength':
       return `must be at most ${limit} characters long`
     case 'minItems':
-      return `must have at least ${limit} ${limit === '1' ? 'item' : 'items'}`
+      return `must hold at least ${limit} ${limit === '1' ? 'item' : 'items'}`
     case 'maxItems':
-      return `must have at most ${limit} ${limit === '1' ? 'item' : 'items'}`
+      return `must hold at most ${limit} ${limit === '1' ? 'item' : 'items'}`
     case 'minimum':
       return `must be at least ${limit}`
     case 'maximum':

@@ -130,7 +130,7 @@ test('every keyword has its own words, with a plain fallback', () => {
     'kind invalid_value': 'must be person',
     'count out_of_range': 'must be at most 10',
     'either invalid_type': 'must be a string or null',
-    'items too_long': 'must have at most 1 item',
+    'items too_long': 'must hold at most 1 item',
   })
   for (const message of Object.values(messages)) assert.doesNotMatch(message, AJV)
 })
