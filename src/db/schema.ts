@@ -9,7 +9,7 @@ export interface UsersTable {
   login: string
   login_key: string
   password_hash: string
-  role: 'user' | 'admin'
+  role: 'user' | 'admin' // as the CHECK constraint of 0001_initial; users/types.ts names it Role
   registered_at: Timestamp
   password_changed_at: Timestamp
 }

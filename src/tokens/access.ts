@@ -5,7 +5,7 @@ import { isUnavailable } from '../db/errors.ts'
 import { AppError } from '../errors.ts'
 import { lru } from '../lru.ts'
 import { isUuid } from '../text.ts'
-import type { Role } from '../users/types.ts'
+import { ROLES, type Role } from '../users/types.ts'
 import { ALG, type KeyStore } from './keystore.ts'
 
 export interface AccessClaims {
@@ -111,7 +111,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     const nowSeconds = clock.now().getTime() / 1000
     if ((payload.iat as number) > nowSeconds + IAT_MAX_SKEW_SECONDS) throw invalidToken()
     // Claims reach SQL: even a token we signed must carry exactly the shapes we issue.
-    if (payload.role !== 'user' && payload.role !== 'admin') throw invalidToken()
+    if (!ROLES.includes(payload.role as Role)) throw invalidToken()
     if (!isUuid(payload.sub)) throw invalidToken()
     return payload as unknown as AccessClaims
   }
