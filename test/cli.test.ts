@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 import { openStore } from '../src/db/store.ts'
 import { createHasher } from '../src/passwords/hasher.ts'
-import { FAST_ARGON2, PASSWORD, tempDir } from './helpers.ts'
+import { FAST_ARGON2, tempDir } from './support/harness.ts'
+import { PASSWORD } from './support/requests.ts'
 
 const root = join(import.meta.dirname, '..')
 const COMMANDS = ['serve', 'migrate', 'admin', 'keys', 'tls'] as const

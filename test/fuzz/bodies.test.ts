@@ -4,39 +4,31 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
-import { countingHasher, makeApp, PASSWORD } from '../helpers.ts'
+import { type Account, Accounts } from '../support/fuzz/accounts.ts'
 import {
-  type Account,
-  Accounts,
-  assertProblemAnswer,
-  assertRefused,
-  assertSameStore,
-  assertSessionCreated,
-  assertUserCreated,
   bodyClass,
-  counts,
-  deepText,
   exactStrings,
-  hugeText,
   invalidUtf8,
   isUtf8,
   jsonContentType,
   LIMIT,
-  nastyChar,
-  nastyString,
   otherContentType,
-  type Req,
-  type StoreSnapshot,
-  send,
-  shapedBody,
-  show,
-  snapshot,
   spliceBytes,
-  strongPassword,
-  tree,
-  treeText,
-  validLogin,
-} from './fuzz.ts'
+} from '../support/fuzz/bodies.ts'
+import { deepText, hugeText, shapedBody, tree, treeText } from '../support/fuzz/json.ts'
+import { type Req, send, show } from '../support/fuzz/send.ts'
+import {
+  assertSameStore,
+  assertSessionCreated,
+  assertUserCreated,
+  counts,
+  type StoreSnapshot,
+  snapshot,
+} from '../support/fuzz/store.ts'
+import { nastyChar, nastyString, strongPassword, validLogin } from '../support/fuzz/text.ts'
+import { countingHasher, makeApp } from '../support/harness.ts'
+import { assertClientError, assertProblem } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 // Property-based tests of the request bodies of every endpoint that reads one (SQLite).
 
@@ -120,7 +112,7 @@ function judge(
 ) {
   const { endpoint } = c
   const refused = (status: number, code: string) => {
-    assertRefused(res, endpoint.method, status, code, what)
+    assertProblem(res, status, code, what)
     assertSameStore(before, after, what)
   }
   if (c.contentType === undefined && (c.bytes === undefined || c.bytes.length === 0)) {
@@ -137,7 +129,7 @@ function judge(
   if (!fields) {
     // Registration names every broken rule: a policy-only failure is password_policy.
     if (endpoint === REGISTER && res.statusCode === 422) {
-      const code = assertProblemAnswer(res, endpoint.method, what)
+      const code = assertClientError(res, endpoint.method, what)
       assert.ok(['validation_failed', 'password_policy'].includes(code), what)
       return assertSameStore(before, after, what)
     }
@@ -175,7 +167,7 @@ function judge(
     assert.equal(res.body, '', what)
     return assertSameStore(before, after, what)
   }
-  const code = assertProblemAnswer(res, endpoint.method, what)
+  const code = assertClientError(res, endpoint.method, what)
   const codes: Record<number, string[]> = {
     401: [endpoint === REFRESH ? 'invalid_refresh_token' : 'invalid_credentials'],
     409: ['login_taken'],
@@ -361,9 +353,9 @@ describe('fuzzing request bodies (sqlite)', () => {
           assert.ok(isUtf8(payload))
           const expected = f.endpoint === REGISTER ? [422] : [401, 429]
           assert.ok(expected.includes(res.statusCode), `${what} → ${res.statusCode} ${res.body}`)
-          assertProblemAnswer(res, 'POST', what)
+          assertClientError(res, 'POST', what)
         } else {
-          assertRefused(res, 'POST', 400, 'malformed_json', what)
+          assertProblem(res, 400, 'malformed_json', what)
         }
         assertSameStore(before, after, what)
       }),
@@ -389,14 +381,14 @@ describe('fuzzing request bodies (sqlite)', () => {
         const res = await send(app, req)
         const after = await snapshot(app)
         if (taken) {
-          assertRefused(res, 'POST', 409, 'login_taken', what)
+          assertProblem(res, 409, 'login_taken', what)
           assertSameStore(before, after, what)
           return
         }
         assert.equal(res.statusCode, 201, `${what} → ${res.statusCode} ${res.body}`)
         assertUserCreated(before, after, res, login, what)
         const again = await send(app, req)
-        assertRefused(again, 'POST', 409, 'login_taken', `${what} (again)`)
+        assertProblem(again, 409, 'login_taken', `${what} (again)`)
         assertSameStore(after, await snapshot(app), `${what} (again)`)
       }),
       { numRuns: 300 },
@@ -450,7 +442,7 @@ describe('fuzzing request bodies (sqlite)', () => {
         const before = await snapshot(app)
         const res = await send(app, req)
         const after = await snapshot(app)
-        assertProblemAnswer(res, endpoint.method, `a body with a duplicate key: ${what}`)
+        assertClientError(res, endpoint.method, `a body with a duplicate key: ${what}`)
         assertSameStore(before, after, what)
       }),
       { numRuns: 100 },
@@ -502,7 +494,7 @@ describe('fuzzing request bodies (sqlite)', () => {
         }
         const what = `${endpoint.method} ${endpoint.url} with a ${bytes.length}-byte body (${framing})`
         const res = await send(app, req)
-        assertRefused(res, endpoint.method, 413, 'payload_too_large', what)
+        assertProblem(res, 413, 'payload_too_large', what)
         assert.equal(counting.total(), 0, `${what}: hash calls ${JSON.stringify(counting.calls)}`)
         assertSameStore(before, await snapshot(app), what)
       }),

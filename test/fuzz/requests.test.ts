@@ -4,29 +4,21 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
-import { dialects, makeApp, PASSWORD } from '../helpers.ts'
+import { type Account, Accounts } from '../support/fuzz/accounts.ts'
+import { bodyClass, jsonContentType, otherContentType } from '../support/fuzz/bodies.ts'
+import { shapedBody, tree, treeText } from '../support/fuzz/json.ts'
+import { type Req, send, show } from '../support/fuzz/send.ts'
 import {
-  type Account,
-  Accounts,
-  assertProblemAnswer,
   assertSameStore,
   assertSessionCreated,
   assertUserCreated,
-  bodyClass,
-  jsonContentType,
-  nastyString,
-  otherContentType,
-  type Req,
   type StoreSnapshot,
-  send,
-  shapedBody,
-  show,
   snapshot,
-  strongPassword,
-  tree,
-  treeText,
-  validLogin,
-} from './fuzz.ts'
+} from '../support/fuzz/store.ts'
+import { nastyString, strongPassword, validLogin } from '../support/fuzz/text.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertClientError } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 // Property-based tests of whole requests: any method, path, query string, content type, body
 // and Authorization header, on every endpoint.
@@ -421,7 +413,7 @@ async function judge(
   const where = `${what} → ${res.statusCode} ${res.body.slice(0, 400)}`
   assert.ok(res.statusCode < 500, `a 5xx: ${where}`)
   if (res.statusCode >= 400) {
-    assertProblemAnswer(res, req.method, what)
+    assertClientError(res, req.method, what)
     assertSameStore(before, after, what)
     return
   }

@@ -4,18 +4,14 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, UnsecuredJWT } from 'jose'
 import type { App } from '../../src/app.ts'
-import { activeSigningKey, jwks } from '../api.ts'
-import { dialects, makeApp, PASSWORD, type TestClock } from '../helpers.ts'
-import {
-  Accounts,
-  assertRefused,
-  assertSameStore,
-  nastyString,
-  type Req,
-  send,
-  show,
-  snapshot,
-} from './fuzz.ts'
+import { Accounts } from '../support/fuzz/accounts.ts'
+import { type Req, send, show } from '../support/fuzz/send.ts'
+import { assertSameStore, snapshot } from '../support/fuzz/store.ts'
+import { nastyString } from '../support/fuzz/text.ts'
+import { dialects, makeApp, type TestClock } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { jwks, PASSWORD } from '../support/requests.ts'
+import { activeSigningKey } from '../support/tokens.ts'
 
 // Property-based tests of Bearer tokens: whatever an attacker can put in Authorization is
 // 401 invalid_token, on every endpoint that wants one.
@@ -418,7 +414,7 @@ describe('fuzzing Bearer tokens', () => {
         const what = `${r.kind}: ${show(req)}`
         const before = await snapshot(app)
         const res = await send(app, req)
-        assertRefused(res, req.method, 401, 'invalid_token', what)
+        assertProblem(res, 401, 'invalid_token', what, { method: req.method })
         assertSameStore(before, await snapshot(app), what)
       }),
       { numRuns: 2000 },
@@ -541,7 +537,7 @@ describe('fuzzing Bearer tokens', () => {
             assert.equal(res.statusCode, 200, `${what} → ${res.body}`)
             assert.equal(res.json().id, account.id, what)
           } else {
-            assertRefused(res, 'GET', 401, 'invalid_token', what)
+            assertProblem(res, 401, 'invalid_token', what)
           }
           assertSameStore(before, await snapshot(app), what)
         }),

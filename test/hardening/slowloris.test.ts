@@ -16,8 +16,8 @@ import { describe, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect as tlsConnect } from 'node:tls'
 import { type Dispatcher, Pool, request } from 'undici'
-import { type Server, startServer } from '../e2e/process.ts'
-import { PASSWORD } from '../helpers.ts'
+import { type Server, startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 const HEADERS_TIMEOUT_MS = 2000
 const REQUEST_TIMEOUT_MS = 3000

@@ -14,18 +14,13 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Agent, fetch } from 'undici'
 import { type Cluster, type ClusterOptions, startCluster } from '../../scripts/cluster.ts'
-import { childrenOf, eventually, PATIENCE_MS } from '../e2e/process.ts'
-import {
-  adminQuery,
-  freePort,
-  freePorts,
-  PASSWORD,
-  POSTGRES_URL,
-  scanKeys,
-  TEST_ENV,
-} from '../helpers.ts'
-
-const REDIS_URL = 'redis://127.0.0.1:6379'
+import { eventually, PATIENCE_MS } from '../support/eventually.ts'
+import { TEST_ENV } from '../support/harness.ts'
+import { freePort, freePorts } from '../support/ports.ts'
+import { adminQuery, POSTGRES_URL } from '../support/postgres.ts'
+import { childrenOf } from '../support/processes.ts'
+import { REDIS_URL, scanKeys } from '../support/redis.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 async function databaseExists(name: string): Promise<boolean> {
   const rows = await adminQuery('select 1 from pg_database where datname = $1', [name])
@@ -231,8 +226,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
         const res = await get(`${cluster.proxyBase}/health/live`)
         return res.status === 200 ? true : undefined
       },
-      'nginx answering',
-      { retryErrors: true },
+      { what: 'nginx answering', retryErrors: true },
     )
 
     // Register at instance 1 directly (HTTPS, trusting the cluster's CA)…
@@ -265,8 +259,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
           )
           return lines.length > 0 ? lines : undefined
         },
-        `a logged login at instance ${n + 1} (${instance.logFile})`,
-        { retryErrors: true },
+        { what: `a logged login at instance ${n + 1} (${instance.logFile})`, retryErrors: true },
       )
       assert.ok(logins.length >= 1)
     }
@@ -279,8 +272,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
           const json = (await res.json()) as { status: string }
           return res.status === 200 && json.status === 'ok' ? json : undefined
         },
-        `instance ${instance.port} ready`,
-        { retryErrors: true },
+        { what: `instance ${instance.port} ready`, retryErrors: true },
       )
       assert.deepEqual(body, {
         status: 'ok',

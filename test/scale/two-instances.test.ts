@@ -4,30 +4,21 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { decodeProtectedHeader } from 'jose'
+import { freshDatabaseUrl, type HarnessOptions, makeApp, TestClock } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
 import {
-  assertProblem,
-  assertTokenAccepted,
-  assertTokenRejected,
   deleteUser,
   jwks,
-  me,
-  refresh,
-} from '../api.ts'
-import {
-  freshDatabaseUrl,
-  type HarnessOptions,
   login,
-  makeApp,
+  me,
   PASSWORD,
+  refresh,
   register,
   type Session,
   session,
   signUp,
-  TestClock,
-} from '../helpers.ts'
-
-const kidOf = (token: string) => decodeProtectedHeader(token).kid
+} from '../support/requests.ts'
+import { assertTokenAccepted, assertTokenRejected, kidOf } from '../support/tokens.ts'
 
 /** Two apps on one fresh PostgreSQL schema; B starts once A has migrated it. */
 async function twoInstances(t: TestContext, options: Omit<HarnessOptions, 'databaseUrl'> = {}) {

@@ -3,15 +3,18 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
 import type { App } from '../../src/app.ts'
 import { refreshTokenRepository } from '../../src/sessions/repository.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
 import {
-  assertProblem,
-  assertTokenAccepted,
   deleteUser,
+  login,
   logout,
   refresh,
   SESSION_FIELDS,
-} from '../api.ts'
-import { dialects, login, makeApp, type Session, signUp } from '../helpers.ts'
+  type Session,
+  signUp,
+} from '../support/requests.ts'
+import { assertTokenAccepted } from '../support/tokens.ts'
 
 type Reply = Awaited<ReturnType<App['inject']>>
 

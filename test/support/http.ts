@@ -28,6 +28,15 @@ export async function call(
   return { statusCode: res.statusCode, headers: res.headers, body: await res.body.text() }
 }
 
+/** fetch options for a POST of `body` as JSON. */
+export function jsonPost(body: unknown) {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }
+}
+
 export function postJson(url: string, dispatcher: Agent, body: unknown, headers = {}) {
   return call(url, dispatcher, {
     method: 'POST',

@@ -20,16 +20,15 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem, BEARER_CHALLENGE } from '../support/problems.ts'
+import { bearer, jwks, login, type Session, signUp } from '../support/requests.ts'
 import {
   activeSigningKey,
-  assertProblem,
   assertTokenAccepted,
   assertTokenRejected,
-  BEARER_CHALLENGE,
-  jwks,
   VERIFY,
-} from '../api.ts'
-import { bearer, dialects, login, makeApp, type Session, signUp } from '../helpers.ts'
+} from '../support/tokens.ts'
 
 const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { catalogue } from '../../src/errors.ts'
 import { createPasswordPolicy } from '../../src/passwords/policy.ts'
 import { checkLogin } from '../../src/users/login.ts'
-import { ROOT } from './browser.ts'
+import { ROOT } from '../support/harness.ts'
 
 type Message = string | Record<string, string>
 type Catalogue = Record<string, Message>
