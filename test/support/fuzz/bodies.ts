@@ -5,6 +5,31 @@ import { hasDuplicateKey } from '../../../src/http/duplicate-keys.ts'
 /** Fastify's body limit (src/app.ts BODY_LIMIT), restated: the tests check the number. */
 export const LIMIT = 16 * 1024
 
+/** An endpoint that reads a JSON body, and the fields of that body. */
+export interface Endpoint {
+  method: 'POST' | 'PUT' | 'DELETE'
+  url: string
+  fields: string[]
+  /** Sent with alice's access token. */
+  auth?: boolean
+}
+
+export const REGISTER: Endpoint = { method: 'POST', url: '/user/', fields: ['login', 'password'] }
+export const LOGIN: Endpoint = { method: 'POST', url: '/session/', fields: ['login', 'password'] }
+export const REFRESH: Endpoint = {
+  method: 'POST',
+  url: '/session/refresh',
+  fields: ['refresh_token'],
+}
+export const LOGOUT: Endpoint = { method: 'DELETE', url: '/session/', fields: ['refresh_token'] }
+export const CHANGE_PASSWORD: Endpoint = {
+  method: 'PUT',
+  url: '/user/me/password',
+  fields: ['current_password', 'new_password'],
+  auth: true,
+}
+export const BODY_ENDPOINTS = [REGISTER, LOGIN, REFRESH, LOGOUT, CHANGE_PASSWORD]
+
 /** Byte sequences that are not UTF-8: stray continuation, truncations, overlongs, surrogates. */
 export const invalidUtf8: fc.Arbitrary<number[]> = fc.constantFrom<number[]>(
   [0x80],
