@@ -9,12 +9,11 @@ import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Agent, fetch } from 'undici'
 import { type Cluster, type ClusterOptions, startCluster } from '../../scripts/cluster.ts'
-import { eventually, PATIENCE_MS } from '../support/eventually.ts'
+import { eventually } from '../support/eventually.ts'
 import { TEST_ENV } from '../support/harness.ts'
 import { freePort, freePorts } from '../support/ports.ts'
 import { adminQuery, POSTGRES_URL } from '../support/postgres.ts'
@@ -72,14 +71,19 @@ async function processesMentioning(dir: string): Promise<Array<{ pid: number; cm
 
 /** Waits (generously) until none of `pids` is alive; true if so. */
 async function gone(pids: number[]): Promise<boolean> {
-  const deadline = Date.now() + PATIENCE_MS
-  for (;;) {
-    const left = []
-    for (const pid of pids) if (await alive(pid)) left.push(pid)
-    if (left.length === 0) return true
-    if (Date.now() > deadline) return false
-    await sleep(50)
-  }
+  const left = await eventually(
+    async () => {
+      const left = []
+      for (const pid of pids) if (await alive(pid)) left.push(pid)
+      return left
+    },
+    {
+      what: `the end of ${pids.join(', ')}`,
+      until: (left) => left.length === 0,
+      lastOnTimeout: true,
+    },
+  )
+  return left.length === 0
 }
 
 /**

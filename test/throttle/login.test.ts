@@ -19,7 +19,7 @@ import { conclusively, stopwatch, unlessTooSlow } from '../support/timing.ts'
 // Brute-force protection through the HTTP API. Client addresses are set with inject's
 // remoteAddress (request.ip); 192.0.2.0/24 is TEST-NET-1. Each test sets the THROTTLE_* it is about.
 // Real time: where an answer must meet a back-off (1 s at first) begun by an earlier request, a run
-// in which a second went by in between is run again (timing.ts); a run that was fast enough must
+// in which a second went by in between is run again (test/support/timing.ts); a run that was fast enough must
 // pass every assertion.
 
 const WRONG = 'not the right password at all'

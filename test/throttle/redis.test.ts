@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
 import type { App } from '../../src/app.ts'
+import { eventually } from '../support/eventually.ts'
 import { freshDatabaseUrl, makeApp } from '../support/harness.ts'
 import { assertProblem, assertRateLimited } from '../support/problems.ts'
 import { REDIS_URL, scanKeys } from '../support/redis.ts'
@@ -19,7 +19,7 @@ import { conclusively, stopwatch, TooSlow, unlessTooSlow } from '../support/timi
 // runs out, and no command waits long enough to be given up (REDIS_COMMAND_TIMEOUT_MS in
 // src/throttle/plugin.ts) and answered by an instance's in-memory insurance limiter instead. A run
 // whose answer is wrong only after that much real time (a stalled machine) proves nothing and is
-// run again (timing.ts); a run that was fast enough must pass every assertion.
+// run again (test/support/timing.ts); a run that was fast enough must pass every assertion.
 
 const WITHIN_MS = 500
 /** The shortest back-off, the first one. */
@@ -41,13 +41,13 @@ async function redisFor(t: TestContext) {
 }
 
 /** Polls readiness until Redis is connected, as a load balancer would before sending traffic. */
-async function untilReady(app: App): Promise<LightMyRequestResponse> {
-  let res = await health(app, 'ready')
-  for (let i = 0; i < 50 && res.json().checks?.redis !== 'ok'; i++) {
-    await sleep(100)
-    res = await health(app, 'ready')
-  }
-  return res
+function untilReady(app: App): Promise<LightMyRequestResponse> {
+  return eventually(() => health(app, 'ready'), {
+    what: 'Redis connected',
+    until: (res) => res.json().checks?.redis === 'ok',
+    timeoutMs: 5000,
+    lastOnTimeout: true,
+  })
 }
 
 /** Two instances on one PostgreSQL database, sharing limits through Redis under one prefix. */
