@@ -27,11 +27,11 @@ export function bearer(token: string) {
   return { authorization: `Bearer ${token}` }
 }
 
-export function register(app: App, login: string, password = PASSWORD) {
+export async function register(app: App, login: string, password = PASSWORD) {
   return app.inject({ method: 'POST', url: '/user/', payload: { login, password } })
 }
 
-export function login(app: App, loginName: string, password = PASSWORD) {
+export async function login(app: App, loginName: string, password = PASSWORD) {
   return app.inject({ method: 'POST', url: '/session/', payload: { login: loginName, password } })
 }
 
