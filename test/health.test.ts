@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { migrateToLatest } from '../src/db/migrate.ts'
 import { openStore } from '../src/db/store.ts'
-import { health } from './api.ts'
-import { dialects, freshDatabaseUrl, makeApp } from './helpers.ts'
+import { dialects, freshDatabaseUrl, makeApp } from './support/harness.ts'
+import { health } from './support/requests.ts'
 
 for (const dialect of dialects()) {
   describe(`health (${dialect})`, () => {

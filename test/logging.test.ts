@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { App } from '../src/app.ts'
-import { NEW_PASSWORD } from './api.ts'
-import { bearer, dialects, type Harness, login, makeApp, PASSWORD, register } from './helpers.ts'
+import { dialects, type Harness, makeApp } from './support/harness.ts'
+import { bearer, login, NEW_PASSWORD, PASSWORD, register } from './support/requests.ts'
 
 const WRONG_PASSWORD = 'a wrong guess at the passphrase'
 

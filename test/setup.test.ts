@@ -24,8 +24,8 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { eventually } from './e2e/process.ts'
-import { freePort } from './helpers.ts'
+import { eventually } from './support/eventually.ts'
+import { freePort } from './support/ports.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const SCRIPT = join(ROOT, 'scripts/test-setup.sh')
@@ -281,7 +281,9 @@ describe('test set-up (npm pretest)', () => {
       ours.kill('SIGTERM')
       await exited
     })
-    await eventually(() => (existsSync(join(dir, 'nginx.pid')) ? true : undefined), 'our nginx')
+    await eventually(() => (existsSync(join(dir, 'nginx.pid')) ? true : undefined), {
+      what: 'our nginx',
+    })
     // Debian's: the default config, as its package starts it.
     const started = await run(NGINX, [], environment())
     assert.equal(started.code, 0, started.stderr)
@@ -292,7 +294,7 @@ describe('test set-up (npm pretest)', () => {
 
     const r = await run('bash', [SCRIPT], environment())
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, '', 'test-setup: quit the system nginx\n'])
-    await eventually(() => (alive(system) ? undefined : true), 'the system nginx gone')
+    await eventually(() => (alive(system) ? undefined : true), { what: 'the system nginx gone' })
     assert.equal(ours.exitCode, null, 'our nginx still runs')
     assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 204)
   })

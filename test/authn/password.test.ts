@@ -4,8 +4,9 @@ import { v7 as uuidv7 } from 'uuid'
 import type { App } from '../../src/app.ts'
 import { normalisePassword } from '../../src/passwords/policy.ts'
 import { fold } from '../../src/text.ts'
-import { assertProblem, changePassword, NEW_PASSWORD } from '../api.ts'
-import { bearer, dialects, login, makeApp, PASSWORD } from '../helpers.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { bearer, changePassword, login, NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
 
 // The one password check (src/authn/password.ts), through every path that asks it.
 

@@ -28,19 +28,10 @@ import { isUnavailable, storageFault } from '../../src/db/errors.ts'
 import { sqlitePath } from '../../src/db/sqlite.ts'
 import { openStore } from '../../src/db/store.ts'
 import { asAppError } from '../../src/http/problems.ts'
-import { assertProblem, health, jwks, me } from '../api.ts'
-import { eventually } from '../e2e/process.ts'
-import {
-  dialects,
-  freshDatabaseUrl,
-  type Harness,
-  login,
-  makeApp,
-  PASSWORD,
-  register,
-  signUp,
-  tempDir,
-} from '../helpers.ts'
+import { eventually } from '../support/eventually.ts'
+import { dialects, freshDatabaseUrl, type Harness, makeApp, tempDir } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { health, jwks, login, me, PASSWORD, register, signUp } from '../support/requests.ts'
 
 const run = promisify(execFile)
 const WRONG = 'not the password at all, but long enough'
@@ -142,10 +133,13 @@ async function assertWritesRefused(app: App, loginName: string, what: string): P
 
 /** Readiness 200 again (a probe write went through), then writes and logins as usual. */
 async function assertRecovered(app: App, loginName: string, what: string): Promise<void> {
-  await eventually(async () => {
-    const res = await health(app, 'ready')
-    return res.statusCode === 200 ? res : undefined
-  }, `readiness 200 ${what}`)
+  await eventually(
+    async () => {
+      const res = await health(app, 'ready')
+      return res.statusCode === 200 ? res : undefined
+    },
+    { what: `readiness 200 ${what}` },
+  )
   assert.deepEqual((await health(app, 'ready')).json(), READY, what)
   const created = await register(app, `back-${Date.now()}`)
   assert.equal(created.statusCode, 201, `${what}: ${created.body}`)
@@ -303,10 +297,13 @@ describe('storage faults (SQLite)', () => {
     const filler = join(dir, 'filler')
     fill(filler)
     // The probe write finds out by itself within a second or so: no request has to fail first.
-    await eventually(async () => {
-      const res = await health(app, 'ready')
-      return res.statusCode === 503 ? res : undefined
-    }, 'readiness 503 on a full disk')
+    await eventually(
+      async () => {
+        const res = await health(app, 'ready')
+        return res.statusCode === 503 ? res : undefined
+      },
+      { what: 'readiness 503 on a full disk' },
+    )
     await assertWritesRefused(app, 'alice', 'disk full')
     assert.equal((await me(app, alice.access_token)).statusCode, 200)
     assert.ok(
@@ -372,10 +369,13 @@ describe('storage faults (SQLite)', () => {
     // What ext4 does on a metadata error with errors=remount-ro: from now on it writes nothing.
     await run('sh', ['-c', `echo 1 > /sys/fs/ext4/${device}/trigger_fs_error`])
 
-    await eventually(async () => {
-      const res = await health(app, 'ready')
-      return res.statusCode === 503 ? res : undefined
-    }, 'readiness 503 on a read-only ext4')
+    await eventually(
+      async () => {
+        const res = await health(app, 'ready')
+        return res.statusCode === 503 ? res : undefined
+      },
+      { what: 'readiness 503 on a read-only ext4' },
+    )
     await assertWritesRefused(app, 'alice', 'ext4 read-only')
     assert.equal((await me(app, alice.access_token)).statusCode, 200)
     assert.ok(

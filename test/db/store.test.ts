@@ -12,7 +12,7 @@ import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/schema.ts'
 import { sqlitePath } from '../../src/db/sqlite.ts'
 import { openStore } from '../../src/db/store.ts'
-import { type DialectName, dialects, freshDatabaseUrl, tempDir } from '../helpers.ts'
+import { type DialectName, dialects, freshDatabaseUrl, tempDir } from '../support/harness.ts'
 
 const run = promisify(execFile)
 

@@ -1,303 +1,101 @@
-// The errors real nginx answers itself, before anything is proxied (a malformed request, a request
-// line or header fields too large, TRACE, plain HTTP on the HTTPS port), are RFC 9457 problem
-// documents with the service's headers, on the HTTPS listener and on the plain one; a request
-// that is fine still reaches the service.
+// nginx in front of usersvc: the answers nginx makes itself, as problem documents: bodies over
+// the limit (413) and an instance that is down (503).
 import assert from 'node:assert/strict'
-import type { ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import http2 from 'node:http2'
-import { type AddressInfo, type Socket, connect as tcpConnect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { describe, type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { connect as tlsConnect } from 'node:tls'
-import {
-  type PreparedProxy,
-  prepareProxy,
-  proxyOptionsFromEnv,
-  runProxy,
-  stopProxy,
-} from '../../scripts/proxy.ts'
-import { AppError, type ErrorCode, toProblem } from '../../src/errors.ts'
-import { loadTlsCredentials } from '../../src/tls/credentials.ts'
-import { freePort, makeApp } from '../helpers.ts'
-import { eventually, PATIENCE_MS } from './process.ts'
+import { Readable } from 'node:stream'
+import { describe, test } from 'node:test'
+import { patiently } from '../support/eventually.ts'
+import { call, http2Request, postJson } from '../support/http.ts'
+import { logged, requestLines } from '../support/logs.ts'
+import { assertEdgeProblem, edgeFixture, inProcessService } from '../support/nginx.ts'
+import { startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
-const HSTS = 'max-age=63072000'
-/** The headers the service's own errors carry (src/http/headers.ts), nginx's too. */
-const SECURITY = {
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-}
+describe('nginx in front of usersvc: its own error answers', () => {
+  test('bodies over 16 KiB are refused by nginx (413 problem document); 15 KiB still reaches the service', async (t) => {
+    const edge = await edgeFixture(t)
+    const service = await inProcessService(t, edge.tlsDir)
+    await edge.start([service.upstream])
+    const agent = await edge.agent()
 
-interface Reply {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
-
-function patiently<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    sleep(PATIENCE_MS, undefined, { ref: false }).then(() => {
-      throw new Error(`no ${what} within ${PATIENCE_MS} ms`)
-    }),
-  ])
-}
-
-interface Edge {
-  httpsPort: number
-  httpPort: number
-  ca: string
-  /** Requests the service behind nginx logged, by URL. */
-  served(): string[]
-}
-
-/**
- * nginx (scripts/proxy.ts, the real template) in front of the service in this process, over TLS
- * on both hops; stopped (nginx -s quit) after the test, before the service closes.
- */
-async function edge(t: TestContext): Promise<Edge> {
-  const root = await mkdtemp(join(tmpdir(), 'usersvc-nginx-errors-'))
-  const tlsDir = join(root, 'tls')
-  const httpsPort = await freePort()
-  let httpPort = await freePort()
-  while (httpPort === httpsPort) httpPort = await freePort()
-  let prepared: PreparedProxy | undefined
-  let child: ChildProcess | undefined
-  t.after(async () => {
-    try {
-      if (child && prepared && child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit')
-        stopProxy(prepared)
-        await patiently(exited, 'nginx exit').catch((error: unknown) => {
-          child?.kill('SIGKILL')
-          throw error
-        })
-      }
-    } finally {
-      await rm(root, { recursive: true, force: true })
+    const body = (size: number) => {
+      const shell = JSON.stringify({ login: '', password: PASSWORD })
+      const text = JSON.stringify({ login: 'x'.repeat(size - shell.length), password: PASSWORD })
+      assert.equal(Buffer.byteLength(text), size)
+      return text
     }
-  })
+    const big = body(20 * 1024)
 
-  const tls = await loadTlsCredentials({ enabled: true, dir: tlsDir, sans: [] })
-  const service = await makeApp(t, { tls, env: { TRUST_PROXY: '127.0.0.1' } })
-  await service.app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = service.app.server.address() as AddressInfo
-
-  prepared = await prepareProxy(
-    proxyOptionsFromEnv({
-      PROXY_DIR: join(root, 'run'),
-      TLS_DIR: tlsDir,
-      PROXY_HOST: '127.0.0.1',
-      PROXY_HTTPS_PORT: String(httpsPort),
-      PROXY_HTTP_PORT: String(httpPort),
-      PROXY_UPSTREAMS: `127.0.0.1:${port}`,
-    }),
-  )
-  const started = runProxy(prepared, 'ignore')
-  child = started
-  const pidFile = join(prepared.runDir, 'nginx.pid')
-  // nginx writes its pid file once its sockets listen.
-  await eventually(async () => {
-    if (started.exitCode !== null) throw new Error(`nginx exited (${started.exitCode}) on start`)
-    const pid = await readFile(pidFile, 'utf8').catch(() => '')
-    return pid.trim() === String(started.pid) ? true : undefined
-  }, 'nginx.pid with the master pid')
-  const ca = await readFile(join(tlsDir, 'ca.crt'), 'utf8')
-  const served = () =>
-    service.logs
-      .map((line) => JSON.parse(line) as { msg?: string; url?: string })
-      .filter((l) => l.msg === 'request')
-      .map((l) => l.url ?? '')
-  return { httpsPort, httpPort, ca, served }
-}
-
-/** A new connection to nginx: TLS with ALPN http/1.1, or plain TCP. */
-async function connect(t: TestContext, port: number, ca: string | undefined): Promise<Socket> {
-  const socket = ca
-    ? tlsConnect({
-        host: '127.0.0.1',
-        port,
-        servername: 'localhost',
-        ca,
-        ALPNProtocols: ['http/1.1'],
-      })
-    : tcpConnect(port, '127.0.0.1')
-  t.after(() => socket.destroy())
-  await patiently(once(socket, ca ? 'secureConnect' : 'connect'), 'connection')
-  return socket
-}
-
-/**
- * Sends `request` as is and reads until nginx closes the connection; the reply parsed. With
- * `end`, the client half-closes after it (else nginx lingers for a body that never comes).
- */
-async function exchange(socket: Socket, request: string, end = false): Promise<Reply> {
-  const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-  socket.on('error', () => {})
-  const closed = once(socket, 'close')
-  if (end) socket.end(request)
-  else socket.write(request)
-  await patiently(closed, 'close of the connection by nginx')
-  const text = Buffer.concat(chunks).toString('latin1')
-  const head = text.slice(0, text.indexOf('\r\n\r\n'))
-  const [statusLine = '', ...lines] = head.split('\r\n')
-  const status = /^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1]
-  assert.ok(status, `no status line in ${JSON.stringify(text.slice(0, 300))}`)
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const colon = line.indexOf(':')
-    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
-  }
-  return { status: Number(status), headers, body: text.slice(head.length + 4) }
-}
-
-/** The problem document the service itself would send for `code`, with its headers. */
-function assertProblem(reply: Reply, status: number, code: ErrorCode, hsts: boolean, what: string) {
-  const where = `${what}: ${reply.status} ${JSON.stringify(reply.headers)} ${reply.body}`
-  assert.equal(reply.status, status, where)
-  assert.match(String(reply.headers['content-type']), /^application\/problem\+json/, where)
-  assert.deepEqual(JSON.parse(reply.body), toProblem(new AppError(code)), where)
-  for (const [name, value] of Object.entries(SECURITY)) {
-    assert.equal(reply.headers[name], value, `${name}: ${where}`)
-  }
-  assert.equal(reply.headers['strict-transport-security'], hsts ? HSTS : undefined, where)
-}
-
-const LONG_URL = `/user/${'a'.repeat(9 * 1024)}`
-
-/** Requests nginx refuses itself: what is sent, and the problem that must come back. */
-const REFUSED: Array<{ what: string; request: string; status: number; code: ErrorCode }> = [
-  {
-    what: 'no Host header',
-    request: 'GET /health/live HTTP/1.1\r\n\r\n',
-    status: 400,
-    code: 'bad_request',
-  },
-  {
-    what: 'a malformed request line',
-    request: 'G@T /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n',
-    status: 400,
-    code: 'bad_request',
-  },
-  {
-    what: 'two Host headers',
-    request: 'GET /health/live HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n',
-    status: 400,
-    code: 'bad_request',
-  },
-  {
-    what: 'an unknown transfer coding (501 in nginx)',
-    request: 'POST /user/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n',
-    status: 400,
-    code: 'bad_request',
-  },
-  {
-    what: 'an HTTP version other than 1.x (505 in nginx)',
-    request: 'GET /health/live HTTP/2.0\r\nHost: localhost\r\n\r\n',
-    status: 400,
-    code: 'bad_request',
-  },
-  {
-    what: 'TRACE',
-    request: 'TRACE /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n',
-    status: 405,
-    code: 'method_not_allowed',
-  },
-  {
-    what: 'a request line over 8 KiB (414 in nginx)',
-    request: `GET ${LONG_URL} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
-    status: 431,
-    code: 'headers_too_large',
-  },
-  {
-    what: 'a header field over 8 KiB (494 in nginx)',
-    request: `GET /health/live HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'b'.repeat(9 * 1024)}\r\n\r\n`,
-    status: 431,
-    code: 'headers_too_large',
-  },
-]
-
-describe('nginx answers its own errors with problem documents (real nginx)', () => {
-  test('HTTPS listener: malformed, too large, TRACE, plain HTTP; none reaches the service', async (t) => {
-    const nginx = await edge(t)
-    // Control: an ordinary request goes through to the service.
-    const ok = await exchange(
-      await connect(t, nginx.httpsPort, nginx.ca),
-      'GET /health/live?probe=ok HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
-    )
-    assert.equal(ok.status, 200, ok.body)
-    assert.deepEqual(nginx.served(), ['/health/live?probe=ok'])
-
-    for (const { what, request, status, code } of REFUSED) {
-      const reply = await exchange(await connect(t, nginx.httpsPort, nginx.ca), request)
-      assertProblem(reply, status, code, true, what)
-      assert.equal(reply.headers.connection, 'close', what)
-    }
-
-    // Plain HTTP sent to the HTTPS port (497 in nginx): answered in clear, so without HSTS.
-    const plain = await exchange(
-      await connect(t, nginx.httpsPort, undefined),
-      'GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n',
-    )
-    assertProblem(plain, 400, 'bad_request', false, 'plain HTTP on the HTTPS port')
-
-    // nginx's internal location for these answers cannot be asked for directly.
-    const direct = await exchange(
-      await connect(t, nginx.httpsPort, nginx.ca),
-      'GET /.problem HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
-    )
-    assertProblem(direct, 404, 'not_found', true, 'GET /.problem')
-
-    // Over HTTP/2 as well.
-    const session = http2.connect(`https://localhost:${nginx.httpsPort}`, { ca: nginx.ca })
-    t.after(() => session.destroy())
-    const trace = await new Promise<Reply>((done, fail) => {
-      const stream = session.request({ ':method': 'TRACE', ':path': '/health/live' })
-      let headers: http2.IncomingHttpHeaders = {}
-      let body = ''
-      stream.on('response', (h) => {
-        headers = h
-      })
-      stream.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk
-      })
-      stream.on('end', () => done({ status: Number(headers[':status']), headers, body }))
-      stream.on('error', fail)
+    const tooLarge = await call(`${edge.base}/user/?probe=20k`, agent, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
     })
-    assertProblem(trace, 405, 'method_not_allowed', true, 'TRACE over HTTP/2')
-    session.close()
+    assertEdgeProblem(tooLarge, 413, 'payload_too_large')
 
-    assert.deepEqual(nginx.served(), ['/health/live?probe=ok'], 'nothing refused was proxied')
+    // Without a Content-Length (chunked), nginx counts as it reads.
+    async function* chunks() {
+      for (let i = 0; i < big.length; i += 1024) yield Buffer.from(big.slice(i, i + 1024))
+    }
+    const chunked = await call(`${edge.base}/user/?probe=20k-chunked`, agent, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Readable.from(chunks()),
+    })
+    assertEdgeProblem(chunked, 413, 'payload_too_large')
+
+    // And over HTTP/2.
+    const h2 = http2.connect(edge.base, { ca: await edge.caPem() })
+    t.after(() => h2.destroy())
+    const h2Reply = await http2Request(
+      h2,
+      {
+        ':method': 'POST',
+        ':path': '/user/?probe=20k-h2',
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(big)),
+      },
+      Buffer.from(big),
+    )
+    assertEdgeProblem(h2Reply, 413, 'payload_too_large')
+    h2.close()
+
+    // 15 KiB passes nginx: the service answers it (here: the login is far too long).
+    const fits = await postJson(`${edge.base}/user/?probe=15k`, agent, JSON.parse(body(15 * 1024)))
+    assert.notEqual(fits.statusCode, 413, fits.body)
+    assert.ok(fits.statusCode >= 200 && fits.statusCode < 500, `${fits.statusCode} ${fits.body}`)
+    const fitsLine = await logged(service.logs, '/user/?probe=15k')
+    assert.equal(fitsLine.status, fits.statusCode)
+    assert.notEqual((JSON.parse(fits.body) as { code?: string }).code, 'payload_too_large')
+
+    // The 15 KiB request was logged after the refused ones were sent: none of those reached it.
+    assert.deepEqual(
+      requestLines(service.logs).map((l) => l.url),
+      ['/user/?probe=15k'],
+    )
   })
 
-  test('plain listener: its own errors are problem documents too (no HSTS); the rest is redirected', async (t) => {
-    const nginx = await edge(t)
-    const redirect = await exchange(
-      await connect(t, nginx.httpPort, undefined),
-      'GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
-    )
-    assert.equal(redirect.status, 308)
-    assert.equal(redirect.headers.location, `https://localhost:${nginx.httpsPort}/health/live`)
+  test('upstream down: nginx answers 503 with an "unavailable" problem document, not an HTML 502', async (t) => {
+    const edge = await edgeFixture(t)
+    const server = await startServer(t, { tlsDir: edge.tlsDir, env: { TRUST_PROXY: '127.0.0.1' } })
+    await edge.start([`127.0.0.1:${server.port}`])
+    const agent = await edge.agent()
 
-    for (const { what, request, status, code } of REFUSED) {
-      const reply = await exchange(await connect(t, nginx.httpPort, undefined), request)
-      assertProblem(reply, status, code, false, what)
-    }
-    // A body over client_max_body_size (nginx's default, 1 MiB, here) is refused before the
-    // redirect: 413, as a problem document.
-    const big = await exchange(
-      await connect(t, nginx.httpPort, undefined),
-      'POST /user/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n',
-      true,
-    )
-    assertProblem(big, 413, 'payload_too_large', false, 'a 2 MB body on the plain listener')
-    assert.deepEqual(nginx.served(), [], 'nothing reached the service')
+    const up = await call(`${edge.base}/health/ready`, agent)
+    assert.equal(up.statusCode, 200, up.body)
+
+    assert.ok(server.child.kill('SIGTERM'))
+    assert.deepEqual(await patiently(server.exited, 'usersvc exit'), { code: 0, signal: null })
+
+    const down = await call(`${edge.base}/health/ready`, agent)
+    assertEdgeProblem(down, 503, 'unavailable')
+    assert.equal(down.headers['retry-after'], '1')
+    assert.doesNotMatch(down.body, /<html/i)
+
+    const post = await postJson(`${edge.base}/user/`, agent, {
+      login: 'nobody-home',
+      password: PASSWORD,
+    })
+    assertEdgeProblem(post, 503, 'unavailable')
   })
 })

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { tempDir } from '../helpers.ts'
-import { ROOT, startServer } from './process.ts'
+import { ROOT, tempDir } from '../support/harness.ts'
+import { startServer } from '../support/processes.ts'
 
 /** The shell block under a README heading. */
 async function readmeBlock(heading: string): Promise<string> {

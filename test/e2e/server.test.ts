@@ -8,32 +8,15 @@ import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 import { openStore } from '../../src/db/store.ts'
-import { PASSWORD, TEST_ENV, tempDir } from '../helpers.ts'
-import { ROOT, type Server, startServer as startProcess } from './process.ts'
+import { ROOT, TEST_ENV, tempDir } from '../support/harness.ts'
+import { jsonPost } from '../support/http.ts'
+import { parsed } from '../support/logs.ts'
+import { type Server, startServer as startProcess } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 // This file covers the plain-HTTP path (TLS=off); test/e2e/tls.test.ts covers the default HTTPS one.
 const startServer = (t: TestContext, env: Record<string, string> = {}) =>
   startProcess(t, { env: { TLS: 'off', ...env } })
-
-function json(body: unknown): RequestInit {
-  return {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }
-}
-
-interface LogLine {
-  level?: number
-  msg?: string
-  url?: string
-  status?: number
-  signal?: string
-}
-
-function parsed(line: string): LogLine {
-  return JSON.parse(line) as LogLine
-}
 
 /**
  * POSTs a registration with `Expect: 100-continue`: the server tells us it has the request before
@@ -143,7 +126,10 @@ describe('usersvc serve (real process, real port)', () => {
 
   test('register, log in, and GET /user/me with the bearer token', async (t) => {
     const server = await startServer(t)
-    const created = await fetch(`${server.base}/user/`, json({ login: 'Иван', password: PASSWORD }))
+    const created = await fetch(
+      `${server.base}/user/`,
+      jsonPost({ login: 'Иван', password: PASSWORD }),
+    )
     assert.equal(created.status, 201)
     const user = (await created.json()) as { id: string; login: string; role: string }
     assert.equal(user.login, 'Иван')
@@ -152,7 +138,7 @@ describe('usersvc serve (real process, real port)', () => {
 
     const session = await fetch(
       `${server.base}/session/`,
-      json({ login: 'иван', password: PASSWORD }),
+      jsonPost({ login: 'иван', password: PASSWORD }),
     )
     assert.equal(session.status, 200)
     assert.equal(session.headers.get('cache-control'), 'no-store')

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { test } from 'node:test'
 import { sqlitePath } from '../../src/db/sqlite.ts'
-import { PASSWORD } from '../helpers.ts'
-import { type Server, startServer } from './process.ts'
+import { type Server, startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 interface Answer {
   status: number

@@ -12,8 +12,12 @@ import * as tls from 'node:tls'
 import { promisify } from 'node:util'
 import { fetch } from 'undici'
 import { DEFAULT_SANS, ensureLeaf, ensureLocalCa } from '../../src/tls/local-ca.ts'
-import { freePort, PASSWORD, tempDir } from '../helpers.ts'
-import { PATIENCE_MS, ROOT, type Server, startServer, waitFor } from './process.ts'
+import { PATIENCE_MS } from '../support/eventually.ts'
+import { ROOT, tempDir } from '../support/harness.ts'
+import { jsonPost } from '../support/http.ts'
+import { freePort } from '../support/ports.ts'
+import { type Server, startServer, waitFor } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 interface Banner {
   url: string
@@ -71,14 +75,6 @@ async function certificateFiles(t: TestContext) {
     certPath: leaf.certPath,
     keyPath: leaf.keyPath,
     fingerprint: new X509Certificate(leaf.cert).fingerprint256,
-  }
-}
-
-function json(body: unknown) {
-  return {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
   }
 }
 
@@ -166,7 +162,7 @@ describe('usersvc serve over HTTPS (real process)', () => {
     const server = await startServer(t)
     const dispatcher = await server.dispatcher()
     const created = await fetch(`${server.base}/user/`, {
-      ...json({ login: 'alice', password: PASSWORD }),
+      ...jsonPost({ login: 'alice', password: PASSWORD }),
       dispatcher,
     })
     assert.equal(created.status, 201)
@@ -175,7 +171,7 @@ describe('usersvc serve over HTTPS (real process)', () => {
     assert.equal(created.headers.get('strict-transport-security'), 'max-age=63072000')
 
     const session = await fetch(`${server.base}/session/`, {
-      ...json({ login: 'alice', password: PASSWORD }),
+      ...jsonPost({ login: 'alice', password: PASSWORD }),
       dispatcher,
     })
     assert.equal(session.status, 200)

@@ -1,64 +1,38 @@
 import assert from 'node:assert/strict'
-import { Readable } from 'node:stream'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
-import { countingHasher, makeApp, PASSWORD } from '../helpers.ts'
+import { type Account, Accounts } from '../support/fuzz/accounts.ts'
 import {
-  type Account,
-  Accounts,
-  assertProblemAnswer,
-  assertRefused,
+  BODY_ENDPOINTS,
+  bodyClass,
+  type Endpoint,
+  exactStrings,
+  invalidUtf8,
+  jsonContentType,
+  LOGIN,
+  otherContentType,
+  REFRESH,
+  REGISTER,
+  spliceBytes,
+} from '../support/fuzz/bodies.ts'
+import { deepText, hugeText, shapedBody, tree, treeText } from '../support/fuzz/json.ts'
+import { type Req, send, show } from '../support/fuzz/send.ts'
+import {
   assertSameStore,
   assertSessionCreated,
   assertUserCreated,
-  bodyClass,
   counts,
-  deepText,
-  exactStrings,
-  hugeText,
-  invalidUtf8,
-  isUtf8,
-  jsonContentType,
-  LIMIT,
-  nastyChar,
-  nastyString,
-  otherContentType,
-  type Req,
   type StoreSnapshot,
-  send,
-  shapedBody,
-  show,
   snapshot,
-  spliceBytes,
-  strongPassword,
-  tree,
-  treeText,
-  validLogin,
-} from './fuzz.ts'
+} from '../support/fuzz/store.ts'
+import { nastyChar, nastyString, strongPassword, validLogin } from '../support/fuzz/text.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertClientError, assertProblem } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 // Property-based tests of the request bodies of every endpoint that reads one (SQLite).
-
-interface Endpoint {
-  method: 'POST' | 'PUT' | 'DELETE'
-  url: string
-  fields: string[]
-  /** Sent with alice's access token. */
-  auth?: boolean
-}
-
-const REGISTER: Endpoint = { method: 'POST', url: '/user/', fields: ['login', 'password'] }
-const LOGIN: Endpoint = { method: 'POST', url: '/session/', fields: ['login', 'password'] }
-const REFRESH: Endpoint = { method: 'POST', url: '/session/refresh', fields: ['refresh_token'] }
-const LOGOUT: Endpoint = { method: 'DELETE', url: '/session/', fields: ['refresh_token'] }
-const CHANGE_PASSWORD: Endpoint = {
-  method: 'PUT',
-  url: '/user/me/password',
-  fields: ['current_password', 'new_password'],
-  auth: true,
-}
-const BODY_ENDPOINTS = [REGISTER, LOGIN, REFRESH, LOGOUT, CHANGE_PASSWORD]
 
 /** Schema bounds of each field, in code points (Ajv's count): src/http/schemas.ts. */
 const MAX_LENGTH: Record<string, number> = {
@@ -124,7 +98,7 @@ function judge(
 ) {
   const { endpoint } = c
   const refused = (status: number, code: string) => {
-    assertRefused(res, endpoint.method, status, code, what)
+    assertProblem(res, status, code, what)
     assertSameStore(before, after, what)
   }
   if (c.contentType === undefined && (c.bytes === undefined || c.bytes.length === 0)) {
@@ -141,7 +115,7 @@ function judge(
   if (!fields) {
     // Registration names every broken rule: a policy-only failure is password_policy.
     if (endpoint === REGISTER && res.statusCode === 422) {
-      const code = assertProblemAnswer(res, endpoint.method, what)
+      const code = assertClientError(res, endpoint.method, what)
       assert.ok(['validation_failed', 'password_policy'].includes(code), what)
       return assertSameStore(before, after, what)
     }
@@ -179,7 +153,7 @@ function judge(
     assert.equal(res.body, '', what)
     return assertSameStore(before, after, what)
   }
-  const code = assertProblemAnswer(res, endpoint.method, what)
+  const code = assertClientError(res, endpoint.method, what)
   const codes: Record<number, string[]> = {
     401: [endpoint === REFRESH ? 'invalid_refresh_token' : 'invalid_credentials'],
     409: ['login_taken'],
@@ -190,7 +164,7 @@ function judge(
   assertSameStore(before, after, what)
 }
 
-// --- generators ----------------------------------------------------------------------------------
+// Generators.
 
 const validRegistration = fc
   .tuple(validLogin, strongPassword)
@@ -295,8 +269,6 @@ async function run(app: App, accounts: Accounts, c: BodyCase) {
   judge(c, res, before, after, accounts, what)
 }
 
-// --- the properties --------------------------------------------------------------------------------
-
 describe('fuzzing request bodies (sqlite)', () => {
   test('any body on any endpoint: the documented answer, a 4xx problem otherwise, never a 5xx; refusals change nothing', async (t) => {
     const { app } = await makeApp(t)
@@ -304,213 +276,6 @@ describe('fuzzing request bodies (sqlite)', () => {
     await fc.assert(
       fc.asyncProperty(anyBodyCase, (c) => run(app, accounts, c)),
       { numRuns: 2000 },
-    )
-  })
-
-  test('invalid UTF-8, lone surrogates, NUL and control characters in a login or password never create a user or a session', async (t) => {
-    const { app } = await makeApp(t)
-    await new Accounts(app).init()
-    const flaw = fc.oneof(
-      fc.record({ kind: fc.constant('bytes' as const), bytes: invalidUtf8 }),
-      fc.record({
-        kind: fc.constant('escape' as const),
-        text: fc.constantFrom(
-          '\\ud800',
-          '\\udfff',
-          '\\udc00\\ud800',
-          '\\u0000',
-          '\\u0007',
-          '\\u001f',
-          '\\u007f',
-          '\\u0085',
-        ),
-      }),
-      fc.record({
-        kind: fc.constant('raw' as const),
-        text: fc.constantFrom('\u0000', '\u0001', '\n', '\t', '\u001f'),
-      }),
-    )
-    const flawed = fc.record({
-      endpoint: fc.constantFrom(REGISTER, LOGIN),
-      login: validLogin,
-      password: strongPassword,
-      field: fc.constantFrom('login', 'password'),
-      at: fc.double({ min: 0, max: 1, noNaN: true }),
-      flaw,
-    })
-    await fc.assert(
-      fc.asyncProperty(flawed, async (f) => {
-        const values = { login: f.login, password: f.password }
-        const value = values[f.field as 'login' | 'password']
-        const i = Math.floor(f.at * value.length)
-        // The flaw goes inside the JSON string of the field, between two of its characters.
-        const mark = '\u{10FFFF}'
-        values[f.field as 'login' | 'password'] = `${value.slice(0, i)}${mark}${value.slice(i)}`
-        const [head, tail] = JSON.stringify(values).split(mark) as [string, string]
-        const middle =
-          f.flaw.kind === 'bytes' ? Buffer.from(f.flaw.bytes) : Buffer.from(f.flaw.text)
-        const payload = Buffer.concat([Buffer.from(head), middle, Buffer.from(tail)])
-        const req: Req = {
-          method: 'POST',
-          url: f.endpoint.url,
-          headers: { 'content-type': 'application/json' },
-          payload,
-        }
-        const what = show(req)
-        const before = await snapshot(app)
-        const res = await send(app, req)
-        const after = await snapshot(app)
-        if (f.flaw.kind === 'escape') {
-          // Valid JSON whose string is not a valid login or password.
-          assert.ok(isUtf8(payload))
-          const expected = f.endpoint === REGISTER ? [422] : [401, 429]
-          assert.ok(expected.includes(res.statusCode), `${what} → ${res.statusCode} ${res.body}`)
-          assertProblemAnswer(res, 'POST', what)
-        } else {
-          assertRefused(res, 'POST', 400, 'malformed_json', what)
-        }
-        assertSameStore(before, after, what)
-      }),
-      { numRuns: 500 },
-    )
-    // The flawed logins were never registered under their clean spelling either.
-    assert.equal((await snapshot(app)).users.length, 2, 'only alice and root exist')
-  })
-
-  test('a valid login and a strong password register (201); the same login again is 409', async (t) => {
-    const { app } = await makeApp(t)
-    await fc.assert(
-      fc.asyncProperty(validLogin, strongPassword, async (login, password) => {
-        const req: Req = {
-          method: 'POST',
-          url: '/user/',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ login, password }),
-        }
-        const what = show(req)
-        const taken = (await snapshot(app)).users.some((u) => u.login === login)
-        const before = await snapshot(app)
-        const res = await send(app, req)
-        const after = await snapshot(app)
-        if (taken) {
-          assertRefused(res, 'POST', 409, 'login_taken', what)
-          assertSameStore(before, after, what)
-          return
-        }
-        assert.equal(res.statusCode, 201, `${what} → ${res.statusCode} ${res.body}`)
-        assertUserCreated(before, after, res, login, what)
-        const again = await send(app, req)
-        assertRefused(again, 'POST', 409, 'login_taken', `${what} (again)`)
-        assertSameStore(after, await snapshot(app), `${what} (again)`)
-      }),
-      { numRuns: 300 },
-    )
-  })
-
-  test('duplicate keys in a body are refused with a 4xx and create nothing', async (t) => {
-    const { app } = await makeApp(t)
-    const accounts = await new Accounts(app).init()
-    // Each body is a valid request whichever copy of the repeated key a parser keeps.
-    const duplicated = fc
-      .record({
-        endpoint: fc.constantFrom(REGISTER, LOGIN, LOGOUT),
-        logins: fc.tuple(validLogin, validLogin),
-        passwords: fc.tuple(strongPassword, strongPassword),
-        repeat: fc.constantFrom('first', 'second', 'both'),
-        order: fc.boolean(),
-        ownLogin: fc.boolean(),
-      })
-      .map((r) => {
-        const members: string[] = []
-        const member = (k: string, v: string) =>
-          members.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`)
-        if (r.endpoint === LOGOUT) {
-          member('refresh_token', `${r.logins[0]}.x`)
-          member('refresh_token', `${r.logins[1]}.y`)
-        } else {
-          const [k1, k2] = r.endpoint.fields as [string, string]
-          const login2 = r.endpoint === LOGIN && r.ownLogin ? 'alice' : r.logins[1]
-          const password2 = r.endpoint === LOGIN && r.ownLogin ? PASSWORD : r.passwords[1]
-          const pairs: Array<[string, string]> = [
-            [k1, r.logins[0]],
-            [k2, r.passwords[0]],
-          ]
-          if (r.repeat !== 'second') pairs.push([k1, login2])
-          if (r.repeat !== 'first') pairs.push([k2, password2])
-          if (r.order) pairs.reverse()
-          for (const [k, v] of pairs) member(k, v)
-        }
-        return { endpoint: r.endpoint, text: `{${members.join(',')}}` }
-      })
-    await fc.assert(
-      fc.asyncProperty(duplicated, async ({ endpoint, text }) => {
-        const req: Req = {
-          method: endpoint.method,
-          url: endpoint.url,
-          headers: { 'content-type': 'application/json' },
-          payload: text,
-        }
-        const what = show(req)
-        const before = await snapshot(app)
-        const res = await send(app, req)
-        const after = await snapshot(app)
-        assertProblemAnswer(res, endpoint.method, `a body with a duplicate key: ${what}`)
-        assertSameStore(before, after, what)
-      }),
-      { numRuns: 100 },
-    )
-    const users = (await snapshot(app)).users.map((u) => [u.login, u.id]).sort()
-    assert.deepEqual(
-      users,
-      [
-        ['alice', accounts.alice.id],
-        ['root', accounts.root.id],
-      ],
-      'only alice and root exist',
-    )
-  })
-
-  test('a body over 16 KiB (up to a 1 MiB password) is 413 before any hashing', async (t) => {
-    const counting = await countingHasher()
-    const { app } = await makeApp(t, { hasher: counting.hasher })
-    const accounts = await new Accounts(app).init()
-    const oversized = fc.record({
-      endpoint: fc.constantFrom(REGISTER, LOGIN, CHANGE_PASSWORD),
-      size: fc.integer({ min: LIMIT + 1, max: 1024 * 1024 }),
-      unit: fc.constantFrom('p', 'é', '😀', ' '),
-      framing: fc.constantFrom('content-length', 'stream'),
-    })
-    type Oversized = typeof oversized extends fc.Arbitrary<infer R> ? R : never
-    const examples: Array<[Oversized]> = [
-      [{ endpoint: REGISTER, size: 1024 * 1024, unit: 'p', framing: 'content-length' }],
-      [{ endpoint: LOGIN, size: 1024 * 1024, unit: 'p', framing: 'stream' }],
-      [{ endpoint: CHANGE_PASSWORD, size: 1024 * 1024, unit: 'p', framing: 'content-length' }],
-      [{ endpoint: REGISTER, size: LIMIT + 1, unit: 'p', framing: 'content-length' }],
-    ]
-    await fc.assert(
-      fc.asyncProperty(oversized, async ({ endpoint, size, unit, framing }) => {
-        const [first, second] = endpoint.fields as [string, string]
-        const skeleton = Buffer.byteLength(JSON.stringify({ [first]: 'alice', [second]: '' }))
-        const password = unit.repeat(Math.ceil((size - skeleton) / Buffer.byteLength(unit)))
-        const bytes = Buffer.from(JSON.stringify({ [first]: 'alice', [second]: password }))
-        assert.ok(bytes.length > LIMIT)
-        counting.reset()
-        const before = await snapshot(app)
-        const headers: Record<string, string> = { 'content-type': 'application/json' }
-        if (endpoint.auth) headers.authorization = `Bearer ${accounts.alice.accessToken}`
-        const req: Req = {
-          method: endpoint.method,
-          url: endpoint.url,
-          headers,
-          payload: framing === 'stream' ? Readable.from([bytes]) : bytes,
-        }
-        const what = `${endpoint.method} ${endpoint.url} with a ${bytes.length}-byte body (${framing})`
-        const res = await send(app, req)
-        assertRefused(res, endpoint.method, 413, 'payload_too_large', what)
-        assert.equal(counting.total(), 0, `${what}: hash calls ${JSON.stringify(counting.calls)}`)
-        assertSameStore(before, await snapshot(app), what)
-      }),
-      { numRuns: 60, examples },
     )
   })
 

@@ -2,77 +2,19 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, UnsecuredJWT } from 'jose'
-import type { App } from '../../src/app.ts'
-import { activeSigningKey, jwks } from '../api.ts'
-import { dialects, makeApp, PASSWORD, type TestClock } from '../helpers.ts'
-import {
-  Accounts,
-  assertRefused,
-  assertSameStore,
-  nastyString,
-  type Req,
-  send,
-  show,
-  snapshot,
-} from './fuzz.ts'
+import { UnsecuredJWT } from 'jose'
+import { type Req, send, show } from '../support/fuzz/send.ts'
+import { assertSameStore, snapshot } from '../support/fuzz/store.ts'
+import { nastyString } from '../support/fuzz/text.ts'
+import { b64u, json, type Kit, makeKit, signEd25519 } from '../support/fuzz/tokens.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 // Property-based tests of Bearer tokens: whatever an attacker can put in Authorization is
 // 401 invalid_token, on every endpoint that wants one.
 
-const b64u = (data: string | Uint8Array) => Buffer.from(data).toString('base64url')
-const json = (value: unknown) => b64u(JSON.stringify(value))
-
-/** A compact JWS made by hand: jose would refuse to sign the odd headers tried here. */
-async function signEd25519(header: unknown, payload: unknown, key: CryptoKey): Promise<string> {
-  const input = `${json(header)}.${json(payload)}`
-  const signature = await crypto.subtle.sign('Ed25519', key, Buffer.from(input))
-  return `${input}.${b64u(new Uint8Array(signature))}`
-}
-
-/** What an attacker can know or make: the public key set, a real token, a key of its own. */
-interface Kit {
-  accounts: Accounts
-  kid: string
-  publicJwk: JWK
-  attacker: { key: CryptoKey; jwk: JWK }
-  /** Tokens that were valid once: expired, of a deleted user, from before a password change. */
-  stale: string[]
-}
-
-async function makeKit(app: App, clock: TestClock): Promise<Kit> {
-  const accounts = await new Accounts(app).init()
-  const published = (await jwks(app)).keys[0] as JWK
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
-  const stale: string[] = []
-  // Expired: issued 16 minutes ago (the lifetime is 15).
-  clock.advance(-16 * 60)
-  stale.push(await app.accessTokens.issue(accounts.alice))
-  clock.advance(16 * 60)
-  // Its user is gone.
-  const ghost = await app.users.register('ghost1', PASSWORD, 'user')
-  stale.push(await app.accessTokens.issue(ghost))
-  await app.credentials.deleteSelf(ghost, PASSWORD, '127.0.0.1')
-  // Issued before a password change.
-  const bob = await app.users.register('bob1', PASSWORD, 'user')
-  stale.push(await app.accessTokens.issue(bob))
-  clock.advance(2)
-  await app.credentials.changePassword(
-    bob,
-    PASSWORD,
-    'an entirely different passphrase',
-    '127.0.0.1',
-  )
-  return {
-    accounts,
-    kid: published.kid as string,
-    publicJwk: published,
-    attacker: { key: privateKey as CryptoKey, jwk: await exportJWK(publicKey) },
-    stale,
-  }
-}
-
-// --- token recipes: symbolic, made when the request is sent ------------------------------------
+// Token recipes: symbolic, made when the request is sent.
 
 type Recipe =
   | { kind: 'text'; text: string }
@@ -423,7 +365,7 @@ describe('fuzzing Bearer tokens', () => {
         const what = `${r.kind}: ${show(req)}`
         const before = await snapshot(app)
         const res = await send(app, req)
-        assertRefused(res, req.method, 401, 'invalid_token', what)
+        assertProblem(res, 401, 'invalid_token', what, { method: req.method })
         assertSameStore(before, await snapshot(app), what)
       }),
       { numRuns: 2000 },
@@ -438,120 +380,4 @@ describe('fuzzing Bearer tokens', () => {
       assert.equal(res.statusCode, 200, res.body)
     }
   })
-
-  for (const dialect of dialects()) {
-    test(`tokens signed with the service's own key but with wrong claims are 401, never 5xx (${dialect})`, async (t) => {
-      // As if the signing key had leaked, or a bug had signed the wrong claims: the checks
-      // after the signature must still refuse, and cleanly.
-      const { app } = await makeApp(t, { dialect })
-      const accounts = await new Accounts(app).init()
-      const { kid, key } = await activeSigningKey(app)
-      const registered = Math.floor(Date.now() / 1000)
-      const twist = fc.oneof(
-        {
-          // The subject is what reaches the database.
-          arbitrary: fc.record({
-            claim: fc.constant('sub'),
-            value: fc.oneof(
-              fc.uuid(),
-              fc.constantFrom<unknown>(
-                '',
-                'me',
-                'not-a-uuid',
-                'a\u0000b',
-                '\ud800',
-                123,
-                1.5,
-                null,
-                true,
-                {},
-                { a: 1 },
-                [],
-                ['x'],
-              ),
-              nastyString(40),
-              fc.jsonValue({ maxDepth: 2 }),
-            ),
-          }),
-          weight: 4,
-        },
-        fc.record({
-          claim: fc.constant('role'),
-          value: fc.constantFrom<unknown>('root', 'ADMIN', '', 1, null, ['user'], undefined),
-        }),
-        fc.record({
-          claim: fc.constant('iss'),
-          value: fc.constantFrom<unknown>('evil', '', null, ['usersvc'], undefined),
-        }),
-        fc.record({
-          claim: fc.constant('aud'),
-          value: fc.constantFrom<unknown>('evil', '', ['evil'], [], 1, undefined),
-        }),
-        fc.record({
-          claim: fc.constant('exp'),
-          value: fc.constantFrom<unknown>(registered - 1, 0, -1, '9999999999', null, undefined),
-        }),
-        fc.record({
-          claim: fc.constant('iat'),
-          value: fc.constantFrom<unknown>(registered - 3600, '1', null, undefined),
-        }),
-        fc.record({
-          claim: fc.constant('nbf'),
-          value: fc.constantFrom<unknown>(registered + 3600, '0'),
-        }),
-        fc.record({ claim: fc.constant('jti'), value: fc.constant<unknown>(undefined) }),
-        fc.record({
-          claim: fc.constant('typ'),
-          value: fc.constantFrom<unknown>('JWT', 'jwt', '', 'at+jwt+x', undefined),
-        }),
-        fc.record({
-          claim: fc.constant('kid'),
-          value: fc.constantFrom<unknown>('nope', '', undefined),
-        }),
-        fc.record({ claim: fc.constant('crit'), value: fc.constant<unknown>(['exp']) }),
-      )
-      const tokens = fc.record({
-        who: fc.constantFrom('alice' as const, 'root' as const),
-        twists: fc.uniqueArray(twist, { maxLength: 3, selector: (x) => x.claim }),
-      })
-      await fc.assert(
-        fc.asyncProperty(tokens, async ({ who, twists }) => {
-          const account = accounts[who]
-          const now = Math.floor(Date.now() / 1000)
-          const header: Record<string, unknown> = { alg: 'EdDSA', kid, typ: 'at+jwt' }
-          const payload: Record<string, unknown> = {
-            role: account.role,
-            iss: 'usersvc',
-            aud: 'usersvc',
-            sub: account.id,
-            iat: now,
-            exp: now + 600,
-            jti: 'c0ffee',
-          }
-          for (const { claim, value } of twists) {
-            const target = ['typ', 'kid', 'crit'].includes(claim) ? header : payload
-            if (value === undefined) delete target[claim]
-            else target[claim] = value
-          }
-          const token = await signEd25519(header, payload, key)
-          const req: Req = {
-            method: 'GET',
-            url: '/user/me',
-            headers: { authorization: `Bearer ${token}` },
-          }
-          const what = `header ${JSON.stringify(header)} claims ${JSON.stringify(payload)}`
-          const before = await snapshot(app)
-          const res = await send(app, req)
-          if (twists.length === 0) {
-            assert.equal(res.statusCode, 200, `${what} → ${res.body}`)
-            assert.equal(res.json().id, account.id, what)
-          } else {
-            assertRefused(res, 'GET', 401, 'invalid_token', what)
-          }
-          assertSameStore(before, await snapshot(app), what)
-        }),
-        { numRuns: 400 },
-      )
-    })
-  }
 })

@@ -8,9 +8,9 @@ import { describe, type TestContext, test } from 'node:test'
 import pg from 'pg'
 import { Pool, request } from 'undici'
 import { sqlitePath } from '../../src/db/sqlite.ts'
-import { NEW_PASSWORD } from '../api.ts'
-import { startServer as startProcess } from '../e2e/process.ts'
-import { type DialectName, dialects, freshDatabaseUrl, PASSWORD } from '../helpers.ts'
+import { type DialectName, dialects, freshDatabaseUrl } from '../support/harness.ts'
+import { startServer as startProcess } from '../support/processes.ts'
+import { NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
 
 const ROUNDS = 20
 /** Registrations in flight at once. */

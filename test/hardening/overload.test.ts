@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
 import { Pool, request } from 'undici'
-import { PROBLEM_JSON } from '../api.ts'
-import { startServer } from '../e2e/process.ts'
-import { PASSWORD } from '../helpers.ts'
+import { assertProblem } from '../support/problems.ts'
+import { startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 const BURST = 20
 
@@ -54,12 +54,7 @@ async function start(t: TestContext) {
 }
 
 function assertOverloaded(reply: Reply, what: string) {
-  assert.equal(reply.status, 503, `${what}: ${reply.body}`)
-  assert.equal(reply.headers['content-type'], PROBLEM_JSON, what)
-  const problem = JSON.parse(reply.body) as { code: string; status: number; type: string }
-  assert.equal(problem.code, 'overloaded', what)
-  assert.equal(problem.status, 503, what)
-  assert.equal(problem.type, '/problems/overloaded', what)
+  assertProblem({ ...reply, statusCode: reply.status }, 503, 'overloaded', what)
   assert.match(String(reply.headers['retry-after']), /^[1-9]\d*$/, `${what}: Retry-After`)
 }
 

@@ -9,8 +9,9 @@ import * as https from 'node:https'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 import { openStore } from '../../src/db/store.ts'
-import { type Server, startServer } from '../e2e/process.ts'
-import { type DialectName, dialects, freshDatabaseUrl, PASSWORD } from '../helpers.ts'
+import { type DialectName, dialects, freshDatabaseUrl } from '../support/harness.ts'
+import { type Server, startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 type Protocol = 'http' | 'https' | 'h2'
 

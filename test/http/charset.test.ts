@@ -2,8 +2,9 @@
 // read as UTF-8 regardless; no charset, or charset=utf-8 in any case or quoted, is fine.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertProblem } from '../api.ts'
-import { makeApp, PASSWORD } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 test('application/json with a charset other than UTF-8 is 415 unsupported_media_type', async (t) => {
   const { app } = await makeApp(t)

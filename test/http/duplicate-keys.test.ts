@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { hasDuplicateKey } from '../../src/http/duplicate-keys.ts'
-import { assertProblem } from '../api.ts'
-import { makeApp, PASSWORD } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 describe('hasDuplicateKey', () => {
   test('finds a key given twice in one object, at any depth', () => {

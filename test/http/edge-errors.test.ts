@@ -12,9 +12,11 @@ import { connect as tlsConnect } from 'node:tls'
 import { catalogue } from '../../src/errors.ts'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { HSTS } from '../../src/tls/policy.ts'
-import { PROBLEM_JSON } from '../api.ts'
-import { PATIENCE_MS, startServer } from '../e2e/process.ts'
-import { type Harness, makeApp, PASSWORD, tempDir } from '../helpers.ts'
+import { PATIENCE_MS } from '../support/eventually.ts'
+import { type Harness, makeApp, tempDir } from '../support/harness.ts'
+import { PROBLEM_JSON } from '../support/problems.ts'
+import { startServer } from '../support/processes.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 /** The headers every error of the service carries besides its own. */
 const SECURITY = [

@@ -5,19 +5,21 @@ import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { type App, buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/index.ts'
-import { assertProblem, health, logout, me, NO_SUCH_UUID, PROBLEM_JSON, refresh } from '../api.ts'
+import { dialects, FAST_ARGON2, makeApp, tempDir } from '../support/harness.ts'
+import { assertProblem, PROBLEM_JSON } from '../support/problems.ts'
 import {
   bearer,
-  dialects,
-  FAST_ARGON2,
+  health,
   login,
-  makeApp,
+  logout,
+  me,
+  NO_SUCH_UUID,
   PASSWORD,
+  refresh,
   register,
   signUp,
   signUpAdmin,
-  tempDir,
-} from '../helpers.ts'
+} from '../support/requests.ts'
 
 function assertSafeHeaders(res: LightMyRequestResponse, cacheControl = 'no-store') {
   assert.equal(res.headers['x-content-type-options'], 'nosniff', `${res.statusCode} ${res.body}`)

@@ -6,8 +6,9 @@ import { test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { AppError, type FieldError } from '../../src/errors.ts'
 import { validatorCompiler } from '../../src/http/validation.ts'
-import { assertProblem } from '../api.ts'
-import { bearer, makeApp, PASSWORD, signUpAdmin } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { bearer, PASSWORD, signUpAdmin } from '../support/requests.ts'
 
 // Ajv's own wording, which must not leak.
 const AJV =

@@ -3,15 +3,9 @@
 // Bearer challenge there would tell the client to send one.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import {
-  assertProblem,
-  BEARER_CHALLENGE,
-  changePassword,
-  INVALID_TOKEN_CHALLENGE,
-  me,
-  refresh,
-} from '../api.ts'
-import { bearer, login, makeApp, signUp } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { assertProblem, BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE } from '../support/problems.ts'
+import { bearer, changePassword, login, me, refresh, signUp } from '../support/requests.ts'
 
 test('invalid_credentials and invalid_refresh_token 401s carry no challenge', async (t) => {
   const { app } = await makeApp(t)

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { startMetricsServer } from '../../src/metrics/server.ts'
-import { refresh } from '../api.ts'
-import { login, makeApp, register, signUp } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { login, refresh, register, signUp } from '../support/requests.ts'
 
 /** The value of one sample line, e.g. `usersvc_logins_total{outcome="success"}`. */
 function sample(text: string, name: string): number {

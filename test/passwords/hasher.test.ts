@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/index.ts'
 import { AppError } from '../../src/errors.ts'
 import { createAdmission } from '../../src/passwords/admission.ts'
 import { createHasher, type Hasher } from '../../src/passwords/hasher.ts'
-import { PASSWORD } from '../helpers.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 const DEFAULT_PARAMS = loadConfig({}).passwords.argon2
 const PHC = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/

@@ -9,23 +9,17 @@ import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { Agent, fetch } from 'undici'
 import { type Cluster, type ClusterOptions, startCluster } from '../../scripts/cluster.ts'
-import { childrenOf, eventually, PATIENCE_MS } from '../e2e/process.ts'
-import {
-  adminQuery,
-  freePort,
-  freePorts,
-  PASSWORD,
-  POSTGRES_URL,
-  scanKeys,
-  TEST_ENV,
-} from '../helpers.ts'
-
-const REDIS_URL = 'redis://127.0.0.1:6379'
+import { eventually } from '../support/eventually.ts'
+import { TEST_ENV } from '../support/harness.ts'
+import { freePort, freePorts } from '../support/ports.ts'
+import { adminQuery, POSTGRES_URL } from '../support/postgres.ts'
+import { childrenOf } from '../support/processes.ts'
+import { REDIS_URL, scanKeys } from '../support/redis.ts'
+import { PASSWORD } from '../support/requests.ts'
 
 async function databaseExists(name: string): Promise<boolean> {
   const rows = await adminQuery('select 1 from pg_database where datname = $1', [name])
@@ -77,14 +71,19 @@ async function processesMentioning(dir: string): Promise<Array<{ pid: number; cm
 
 /** Waits (generously) until none of `pids` is alive; true if so. */
 async function gone(pids: number[]): Promise<boolean> {
-  const deadline = Date.now() + PATIENCE_MS
-  for (;;) {
-    const left = []
-    for (const pid of pids) if (await alive(pid)) left.push(pid)
-    if (left.length === 0) return true
-    if (Date.now() > deadline) return false
-    await sleep(50)
-  }
+  const left = await eventually(
+    async () => {
+      const left = []
+      for (const pid of pids) if (await alive(pid)) left.push(pid)
+      return left
+    },
+    {
+      what: `the end of ${pids.join(', ')}`,
+      until: (left) => left.length === 0,
+      lastOnTimeout: true,
+    },
+  )
+  return left.length === 0
 }
 
 /**
@@ -231,8 +230,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
         const res = await get(`${cluster.proxyBase}/health/live`)
         return res.status === 200 ? true : undefined
       },
-      'nginx answering',
-      { retryErrors: true },
+      { what: 'nginx answering', retryErrors: true },
     )
 
     // Register at instance 1 directly (HTTPS, trusting the cluster's CA)…
@@ -265,8 +263,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
           )
           return lines.length > 0 ? lines : undefined
         },
-        `a logged login at instance ${n + 1} (${instance.logFile})`,
-        { retryErrors: true },
+        { what: `a logged login at instance ${n + 1} (${instance.logFile})`, retryErrors: true },
       )
       assert.ok(logins.length >= 1)
     }
@@ -279,8 +276,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
           const json = (await res.json()) as { status: string }
           return res.status === 200 && json.status === 'ok' ? json : undefined
         },
-        `instance ${instance.port} ready`,
-        { retryErrors: true },
+        { what: `instance ${instance.port} ready`, retryErrors: true },
       )
       assert.deepEqual(body, {
         status: 'ok',

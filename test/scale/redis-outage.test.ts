@@ -9,18 +9,12 @@ import { describe, type TestContext, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
 import type { App } from '../../src/app.ts'
-import { assertProblem, health } from '../api.ts'
-import { eventually, PATIENCE_MS } from '../e2e/process.ts'
-import {
-  freePort,
-  freshDatabaseUrl,
-  type Harness,
-  login,
-  makeApp,
-  PASSWORD,
-  register,
-  scanKeys,
-} from '../helpers.ts'
+import { eventually, PATIENCE_MS, patiently } from '../support/eventually.ts'
+import { freshDatabaseUrl, type Harness, makeApp } from '../support/harness.ts'
+import { freePort } from '../support/ports.ts'
+import { assertProblem } from '../support/problems.ts'
+import { scanKeys } from '../support/redis.ts'
+import { health, login, PASSWORD, register } from '../support/requests.ts'
 
 /** A request the service must answer, one way or another, well within this. */
 const ANSWER_WITHIN_MS = 10_000
@@ -146,32 +140,19 @@ function uniquePrefix(): string {
 
 /** Readiness once it answers `status`, with its full answer. */
 function readyWhen(app: App, status: string): Promise<LightMyRequestResponse> {
-  return eventually(async () => {
-    const res = await health(app, 'ready')
-    return res.statusCode === 200 && res.json().status === status ? res : undefined
-  }, `readiness "${status}"`)
+  return eventually(
+    async () => {
+      const res = await health(app, 'ready')
+      return res.statusCode === 200 && res.json().status === status ? res : undefined
+    },
+    { what: `readiness "${status}"` },
+  )
 }
 
 function logged(h: Harness, level: number, pattern: RegExp) {
   return h.logs
     .map((line) => JSON.parse(line) as { level: number; msg: string })
     .filter((line) => line.level === level && pattern.test(line.msg))
-}
-
-/** The request's answer, or a failure if it takes longer than ANSWER_WITHIN_MS (a hang). */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: no answer within ${ANSWER_WITHIN_MS} ms`)),
-      ANSWER_WITHIN_MS,
-    )
-  })
-  try {
-    return await Promise.race([promise, hang])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** The expected status, and in any case not a server error (5xx). */
@@ -214,10 +195,9 @@ describe('Redis outage', () => {
       status: 'degraded',
       checks: { database: 'ok', signing_key: 'ok', redis: 'down' },
     })
-    await eventually(
-      () => (logged(h, WARN, /redis unreachable/).length > 0 ? true : undefined),
-      'warning that redis is unreachable',
-    )
+    await eventually(() => (logged(h, WARN, /redis unreachable/).length > 0 ? true : undefined), {
+      what: 'warning that redis is unreachable',
+    })
     assert.equal((await health(app, 'live')).statusCode, 200)
 
     // Registration and login answer as ever: 201, 200, 401, never a 5xx.
@@ -274,9 +254,9 @@ describe('Redis outage', () => {
     try {
       // Each on its own, so that one hang does not hide what the others do.
       const answers = await Promise.allSettled([
-        within(login(app, 'gina'), 'POST /session/'),
-        within(register(app, 'hank'), 'POST /user/'),
-        within(health(app, 'ready'), 'GET /health/ready'),
+        patiently(login(app, 'gina'), 'answer to POST /session/', ANSWER_WITHIN_MS),
+        patiently(register(app, 'hank'), 'answer to POST /user/', ANSWER_WITHIN_MS),
+        patiently(health(app, 'ready'), 'answer to GET /health/ready', ANSWER_WITHIN_MS),
       ])
       const [loggedIn, registered, ready] = answers.map((answer) => {
         if (answer.status === 'rejected') return String(answer.reason)

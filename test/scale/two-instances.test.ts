@@ -4,30 +4,22 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { decodeProtectedHeader } from 'jose'
-import {
-  assertProblem,
-  assertTokenAccepted,
-  assertTokenRejected,
-  jwks,
-  me,
-  refresh,
-} from '../api.ts'
+import { eventually } from '../support/eventually.ts'
+import { freshDatabaseUrl, type HarnessOptions, makeApp, TestClock } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
 import {
   bearer,
-  freshDatabaseUrl,
-  type HarnessOptions,
+  jwks,
   login,
-  makeApp,
+  me,
   PASSWORD,
+  refresh,
   register,
   type Session,
   session,
   signUp,
-  TestClock,
-} from '../helpers.ts'
-
-const kidOf = (token: string) => decodeProtectedHeader(token).kid
+} from '../support/requests.ts'
+import { assertTokenAccepted, assertTokenRejected, kidOf } from '../support/tokens.ts'
 
 /** Two apps on one fresh PostgreSQL schema; B starts once A has migrated it. */
 async function twoInstances(t: TestContext, options: Omit<HarnessOptions, 'databaseUrl'> = {}) {
@@ -139,12 +131,12 @@ describe('two instances on one PostgreSQL database', () => {
     assert.equal(kidOf(fromA.access_token), newKid)
 
     // Waiting for it, generously; a 401 that never turns into a 200 fails.
-    const deadline = Date.now() + 10_000
-    let res = await me(b.app, fromA.access_token)
-    while (res.statusCode !== 200 && Date.now() < deadline) {
-      await sleep(100)
-      res = await me(b.app, fromA.access_token)
-    }
+    const res = await eventually(() => me(b.app, fromA.access_token), {
+      what: 'the new key at B',
+      until: (answer) => answer.statusCode === 200,
+      timeoutMs: 10_000,
+      lastOnTimeout: true,
+    })
     assert.equal(res.statusCode, 200, res.body)
     assert.equal(res.json().id, before.user.id)
   })

@@ -7,14 +7,11 @@ import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
 import { REFRESH_COOKIE } from '../../src/sessions/cookie.ts'
-import {
-  assertProblem,
-  assertTokenAccepted,
-  BEARER_CHALLENGE,
-  INVALID_TOKEN_CHALLENGE,
-  refresh,
-} from '../api.ts'
-import { bearer, dialects, login, makeApp, PASSWORD, type Session, signUp } from '../helpers.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem, BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE } from '../support/problems.ts'
+import { bearer, login, PASSWORD, refresh, type Session, signUp } from '../support/requests.ts'
+import { refreshTokenCount } from '../support/store.ts'
+import { assertTokenAccepted } from '../support/tokens.ts'
 
 const HOST = 'usersvc.test'
 const OWN_ORIGIN = `http://${HOST}`
@@ -82,11 +79,6 @@ function assertCookieSession(res: LightMyRequestResponse, what: string): string 
 
 function assertNoCookie(res: LightMyRequestResponse, what: string) {
   assert.equal(res.headers['set-cookie'], undefined, what)
-}
-
-async function refreshTokenCount(app: App): Promise<number> {
-  const rows = await app.store.db.selectFrom('refresh_tokens').select('id').execute()
-  return rows.length
 }
 
 describe('cookie sessions: the Origin check', () => {

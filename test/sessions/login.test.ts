@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { parseOptions } from '@node-rs/argon2'
-import { assertProblem, assertTokenAccepted, SESSION_FIELDS, storedHash } from '../api.ts'
+import { countingHasher, dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
 import {
-  countingHasher,
-  dialects,
   login,
-  makeApp,
   PASSWORD,
   register,
+  SESSION_FIELDS,
   type Session,
   signUp,
-} from '../helpers.ts'
+} from '../support/requests.ts'
+import { storedHash } from '../support/store.ts'
+import { assertTokenAccepted } from '../support/tokens.ts'
 
 /**
  * The headers a client could tell two answers apart by: all but the date (the clock) and the

@@ -3,8 +3,10 @@
 // hold in each.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { assertProblem, changePassword, liveRefreshTokens, me, refresh } from '../api.ts'
-import { dialects, login, makeApp, session, signUp } from '../helpers.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { changePassword, login, me, refresh, session, signUp } from '../support/requests.ts'
+import { liveRefreshTokens } from '../support/store.ts'
 
 const ROUNDS = 15
 const passwordOf = (round: number) => `the password of round ${round}, long enough`

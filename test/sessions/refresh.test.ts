@@ -3,8 +3,19 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
 import type { App } from '../../src/app.ts'
 import { refreshTokenRepository } from '../../src/sessions/repository.ts'
-import { assertProblem, assertTokenAccepted, logout, refresh, SESSION_FIELDS } from '../api.ts'
-import { bearer, dialects, login, makeApp, PASSWORD, type Session, signUp } from '../helpers.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import {
+  bearer,
+  login,
+  logout,
+  PASSWORD,
+  refresh,
+  SESSION_FIELDS,
+  type Session,
+  signUp,
+} from '../support/requests.ts'
+import { assertTokenAccepted } from '../support/tokens.ts'
 
 type Reply = Awaited<ReturnType<App['inject']>>
 

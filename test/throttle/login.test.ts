@@ -3,14 +3,23 @@ import { describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
-import { assertProblem, NEW_PASSWORD } from '../api.ts'
-import { bearer, countingHasher, dialects, makeApp, PASSWORD, signUp } from '../helpers.ts'
-import { conclusively, stopwatch, unlessTooSlow } from './timing.ts'
+import { countingHasher, dialects, makeApp } from '../support/harness.ts'
+import { assertProblem, assertRateLimited } from '../support/problems.ts'
+import {
+  bearer,
+  loginFrom,
+  NEW_PASSWORD,
+  PASSWORD,
+  registerFrom,
+  signUp,
+} from '../support/requests.ts'
+import { refreshTokenCount, userCount } from '../support/store.ts'
+import { conclusively, stopwatch, unlessTooSlow } from '../support/timing.ts'
 
 // Brute-force protection through the HTTP API. Client addresses are set with inject's
 // remoteAddress (request.ip); 192.0.2.0/24 is TEST-NET-1. Each test sets the THROTTLE_* it is about.
 // Real time: where an answer must meet a back-off (1 s at first) begun by an earlier request, a run
-// in which a second went by in between is run again (timing.ts); a run that was fast enough must
+// in which a second went by in between is run again (test/support/timing.ts); a run that was fast enough must
 // pass every assertion.
 
 const WRONG = 'not the right password at all'
@@ -18,24 +27,6 @@ const WRONG = 'not the right password at all'
 const FIRST_BACKOFF_MS = 1000
 const A = '192.0.2.1'
 const B = '192.0.2.2'
-
-function loginFrom(app: App, address: string, login: string, password = PASSWORD) {
-  return app.inject({
-    method: 'POST',
-    url: '/session/',
-    payload: { login, password },
-    remoteAddress: address,
-  })
-}
-
-function registerFrom(app: App, address: string, login: string, password = PASSWORD) {
-  return app.inject({
-    method: 'POST',
-    url: '/user/',
-    payload: { login, password },
-    remoteAddress: address,
-  })
-}
 
 function changePasswordFrom(app: App, address: string, token: string, current: string) {
   return app.inject({
@@ -47,27 +38,9 @@ function changePasswordFrom(app: App, address: string, token: string, current: s
   })
 }
 
-/** 429 rate_limited problem+json with a whole-second Retry-After ≥ 1; returns it. */
-function assertRateLimited(res: LightMyRequestResponse, what: string): number {
-  assertProblem(res, 429, 'rate_limited', what)
-  const header = res.headers['retry-after']
-  assert.match(String(header), /^[1-9]\d*$/, `${what}: retry-after ${header}`)
-  // A 429 is not a credentials challenge.
-  assert.equal(res.headers['www-authenticate'], undefined, what)
-  return Number(header)
-}
-
 function assertInvalidCredentials(res: LightMyRequestResponse, what: string) {
   assertProblem(res, 401, 'invalid_credentials', what)
   assert.equal(res.headers['retry-after'], undefined, what)
-}
-
-async function refreshTokenCount(app: App): Promise<number> {
-  return (await app.store.db.selectFrom('refresh_tokens').select('id').execute()).length
-}
-
-async function userCount(app: App): Promise<number> {
-  return (await app.store.db.selectFrom('users').select('id').execute()).length
 }
 
 /** What a client could tell answers apart by: all but Date and X-Request-Id, which always differ. */

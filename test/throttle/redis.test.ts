@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { describe, type TestContext, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
 import type { App } from '../../src/app.ts'
-import { assertProblem, health } from '../api.ts'
-import { freshDatabaseUrl, makeApp, PASSWORD, scanKeys } from '../helpers.ts'
-import { conclusively, stopwatch, TooSlow, unlessTooSlow } from './timing.ts'
+import { eventually } from '../support/eventually.ts'
+import { freshDatabaseUrl, makeApp } from '../support/harness.ts'
+import { assertProblem, assertRateLimited } from '../support/problems.ts'
+import { REDIS_URL, scanKeys } from '../support/redis.ts'
+import { health, loginFrom, PASSWORD, registerFrom } from '../support/requests.ts'
+import { conclusively, stopwatch, TooSlow, unlessTooSlow } from '../support/timing.ts'
 
 // The throttling limits shared through Redis by two instances on one PostgreSQL database. The
 // Redis server is shared with other test runs: every test writes under its own key prefix and
@@ -17,9 +19,8 @@ import { conclusively, stopwatch, TooSlow, unlessTooSlow } from './timing.ts'
 // runs out, and no command waits long enough to be given up (REDIS_COMMAND_TIMEOUT_MS in
 // src/throttle/plugin.ts) and answered by an instance's in-memory insurance limiter instead. A run
 // whose answer is wrong only after that much real time (a stalled machine) proves nothing and is
-// run again (timing.ts); a run that was fast enough must pass every assertion.
+// run again (test/support/timing.ts); a run that was fast enough must pass every assertion.
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const WITHIN_MS = 500
 /** The shortest back-off, the first one. */
 const FIRST_BACKOFF_MS = 1000
@@ -40,13 +41,13 @@ async function redisFor(t: TestContext) {
 }
 
 /** Polls readiness until Redis is connected, as a load balancer would before sending traffic. */
-async function untilReady(app: App): Promise<LightMyRequestResponse> {
-  let res = await health(app, 'ready')
-  for (let i = 0; i < 50 && res.json().checks?.redis !== 'ok'; i++) {
-    await sleep(100)
-    res = await health(app, 'ready')
-  }
-  return res
+function untilReady(app: App): Promise<LightMyRequestResponse> {
+  return eventually(() => health(app, 'ready'), {
+    what: 'Redis connected',
+    until: (res) => res.json().checks?.redis === 'ok',
+    timeoutMs: 5000,
+    lastOnTimeout: true,
+  })
 }
 
 /** Two instances on one PostgreSQL database, sharing limits through Redis under one prefix. */
@@ -61,31 +62,6 @@ async function twoInstances(t: TestContext, env: Record<string, string> = {}) {
     assert.equal(ready.json().checks.redis, 'ok', `Redis not connected: ${ready.body}`)
   }
   return { a: first.app, b: second.app, redis, prefix }
-}
-
-function loginFrom(app: App, address: string, login: string, password = PASSWORD) {
-  return app.inject({
-    method: 'POST',
-    url: '/session/',
-    payload: { login, password },
-    remoteAddress: address,
-  })
-}
-
-function registerFrom(app: App, address: string, login: string) {
-  return app.inject({
-    method: 'POST',
-    url: '/user/',
-    payload: { login, password: PASSWORD },
-    remoteAddress: address,
-  })
-}
-
-function assertRateLimited(res: LightMyRequestResponse, what: string): number {
-  assertProblem(res, 429, 'rate_limited', what)
-  const header = res.headers['retry-after']
-  assert.match(String(header), /^[1-9]\d*$/, `${what}: retry-after ${header}`)
-  return Number(header)
 }
 
 describe('throttling shared through Redis (two instances, postgres)', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { DEFAULT_SANS, ensureLeaf, ensureLocalCa } from '../../src/tls/local-ca.ts'
-import { tempDir } from '../helpers.ts'
+import { tempDir } from '../support/harness.ts'
 
 /** A CA and a leaf for `sans` in a directory of their own, as an operator's files would be. */
 async function certificateFiles(t: TestContext, sans = ['files.test', ...DEFAULT_SANS]) {

@@ -15,7 +15,7 @@ import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { CURVES, HSTS, TLS12_CIPHERS, TLS13_CIPHERS } from '../../src/tls/policy.ts'
-import { makeApp, tempDir } from '../helpers.ts'
+import { makeApp, tempDir } from '../support/harness.ts'
 
 x509.cryptoProvider.set(globalThis.crypto as never)
 

@@ -7,7 +7,7 @@ import { describe, type TestContext, test } from 'node:test'
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { DEFAULT_SANS, ensureLeaf, ensureLocalCa } from '../../src/tls/local-ca.ts'
-import { tempDir } from '../helpers.ts'
+import { tempDir } from '../support/harness.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { CURVES, TLS12_CIPHERS, TLS13_CIPHERS } from '../../src/tls/policy.ts'
-import { makeApp, tempDir } from '../helpers.ts'
+import { makeApp, tempDir } from '../support/harness.ts'
 
 const run = promisify(execFile)
 

@@ -2,8 +2,9 @@
 // issued when it claims: jose does not check iat by itself, the service does.
 import { test } from 'node:test'
 import { decodeJwt, type JWTPayload, SignJWT } from 'jose'
-import { activeSigningKey, assertTokenAccepted, assertTokenRejected } from '../api.ts'
-import { makeApp, signUp } from '../helpers.ts'
+import { makeApp } from '../support/harness.ts'
+import { signUp } from '../support/requests.ts'
+import { activeSigningKey, assertTokenAccepted, assertTokenRejected } from '../support/tokens.ts'
 
 test('a token issued 10 minutes in the future is refused; 30 seconds ahead is within the skew', async (t) => {
   const { app, clock } = await makeApp(t)

@@ -5,7 +5,6 @@ import {
   type CryptoKey,
   createLocalJWKSet,
   decodeJwt,
-  decodeProtectedHeader,
   type JSONWebKeySet,
   jwtVerify,
   SignJWT,
@@ -13,30 +12,27 @@ import {
 import type { App } from '../../src/app.ts'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import { openStore } from '../../src/db/store.ts'
+import { dialects, freshDatabaseUrl, makeApp } from '../support/harness.ts'
+import { startServer } from '../support/processes.ts'
+import {
+  bearer,
+  jwks,
+  login,
+  PASSWORD,
+  refresh,
+  type Session,
+  signUp,
+} from '../support/requests.ts'
 import {
   activeSigningKey,
   assertTokenAccepted,
   assertTokenRejected,
-  jwks,
-  refresh,
+  kidOf,
   VERIFY,
-} from '../api.ts'
-import { startServer } from '../e2e/process.ts'
-import {
-  bearer,
-  dialects,
-  freshDatabaseUrl,
-  login,
-  makeApp,
-  PASSWORD,
-  type Session,
-  signUp,
-} from '../helpers.ts'
+} from '../support/tokens.ts'
 
 // KEY_CACHE_SECONDS=0: every lookup re-reads the store, so a moved clock is seen at once.
 const NO_KEY_CACHE = { KEY_CACHE_SECONDS: '0' }
-
-const kidOf = (token: string) => decodeProtectedHeader(token).kid
 
 async function keyRows(app: App) {
   return app.store.db.selectFrom('signing_keys').selectAll().orderBy('generation').execute()

@@ -8,16 +8,10 @@ import type { App } from '../../src/app.ts'
 import { ConfigError, loadConfig } from '../../src/config/index.ts'
 import { createKeyStore } from '../../src/tokens/keystore.ts'
 import { createSealer } from '../../src/tokens/sealing.ts'
-import { assertProblem, assertTokenAccepted, health, jwks } from '../api.ts'
-import {
-  dialects,
-  freshDatabaseUrl,
-  session as logIn,
-  login,
-  makeApp,
-  type Session,
-  signUp,
-} from '../helpers.ts'
+import { dialects, freshDatabaseUrl, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { health, jwks, session as logIn, login, type Session, signUp } from '../support/requests.ts'
+import { assertTokenAccepted } from '../support/tokens.ts'
 
 const OLD = 'old secret at least thirty-two characters long'
 const NEW = 'new secret also thirty-two characters or more'

@@ -2,36 +2,27 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { decodeJwt } from 'jose'
 import type { Hasher } from '../../src/passwords/hasher.ts'
+import { countingHasher, dialects, makeApp } from '../support/harness.ts'
+import { assertProblem, BEARER_CHALLENGE } from '../support/problems.ts'
 import {
-  assertGone,
-  assertProblem,
-  assertTokenAccepted,
-  assertTokenRejected,
-  BEARER_CHALLENGE,
+  bearer,
   changePassword,
   deleteUser,
   getUser,
-  liveRefreshTokens,
+  login,
   me,
   NEW_PASSWORD,
   NO_SUCH_UUID,
-  refresh,
-  storedHash,
-  USER_FIELDS,
-  userById,
-  userExists,
-} from '../api.ts'
-import {
-  bearer,
-  countingHasher,
-  dialects,
-  login,
-  makeApp,
   PASSWORD,
+  refresh,
   register,
   signUp,
   signUpAdmin,
-} from '../helpers.ts'
+  USER_FIELDS,
+  userById,
+} from '../support/requests.ts'
+import { liveRefreshTokens, storedHash, userExists } from '../support/store.ts'
+import { assertGone, assertTokenAccepted, assertTokenRejected } from '../support/tokens.ts'
 
 for (const dialect of dialects()) {
   describe(`GET /user/me and /user/{id} (${dialect})`, () => {

@@ -3,18 +3,22 @@ import { describe, test } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../src/app.ts'
 import { AppError } from '../../src/errors.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
 import {
-  assertGone,
-  assertProblem,
+  bearer,
   deleteUser,
   getUser,
   me,
   NO_SUCH_UUID,
+  register,
+  signUp,
+  signUpAdmin,
   USER_FIELDS,
   userById,
-  userExists,
-} from '../api.ts'
-import { bearer, dialects, makeApp, register, signUp, signUpAdmin } from '../helpers.ts'
+} from '../support/requests.ts'
+import { userExists } from '../support/store.ts'
+import { assertGone } from '../support/tokens.ts'
 
 function list(app: App, token: string, query: string) {
   return app.inject({ method: 'GET', url: `/user/${query}`, headers: bearer(token) })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { assertProblem, NO_SUCH_UUID, USER_FIELDS } from '../api.ts'
-import { dialects, login, makeApp, PASSWORD, register } from '../helpers.ts'
+import { dialects, makeApp } from '../support/harness.ts'
+import { assertProblem } from '../support/problems.ts'
+import { login, NO_SUCH_UUID, PASSWORD, register, USER_FIELDS } from '../support/requests.ts'
 
 for (const dialect of dialects()) {
   describe(`POST /user/ (${dialect})`, () => {

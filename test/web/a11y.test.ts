@@ -5,24 +5,26 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { register } from '../helpers.ts'
+import {
+  inTab,
+  SETTLE_MS,
+  screenshot,
+  serve,
+  type TabOptions,
+  useBrowser,
+} from '../support/browser.ts'
+import { eventually } from '../support/eventually.ts'
+import { ROOT } from '../support/harness.ts'
 import {
   assertFocused,
-  eventually,
   fieldError,
   fillSignUp,
   focused,
   heading,
-  inTab,
   openApp,
-  PASSWORD,
-  ROOT,
-  screenshot,
-  serve,
   signInUi,
-  type TabOptions,
-  useBrowser,
-} from './browser.ts'
+} from '../support/page.ts'
+import { PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 
@@ -126,10 +128,12 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     await heading(page, 'Sign in').waitFor()
     // Each read waits (a little) for the focus to get where it should before saying where it is.
     const focusIs = (expected: string) =>
-      eventually(
-        () => focused(page),
-        (now) => now === expected,
-      )
+      eventually(() => focused(page), {
+        what: `the focus on ${expected}`,
+        until: (now) => now === expected,
+        timeoutMs: SETTLE_MS,
+        lastOnTimeout: true,
+      })
     await page.keyboard.press('Tab')
     assert.equal(await focusIs('a#skip'), 'a#skip')
     await page.keyboard.press('Enter')
@@ -144,7 +148,14 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     const seen: string[] = []
     for (const expected of stops) {
       await page.keyboard.press('Tab')
-      seen.push(await eventually(stop, (now) => now === expected))
+      seen.push(
+        await eventually(stop, {
+          what: `the focus on ${expected}`,
+          until: (now) => now === expected,
+          timeoutMs: SETTLE_MS,
+          lastOnTimeout: true,
+        }),
+      )
       // The focus went elsewhere: stop, the assertion below says where.
       if (seen.at(-1) !== expected) break
     }

@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { bearer, login, register, signUp } from '../helpers.ts'
+import { inTab, screenshot, serve, type Tab, useBrowser } from '../support/browser.ts'
 import {
   assertFocused,
   fieldError,
   heading,
-  inTab,
-  NEW_PASSWORD,
   noFieldErrors,
   openApp,
-  PASSWORD,
   reload,
-  screenshot,
-  serve,
   signInUi,
   status,
-  type Tab,
-  useBrowser,
-} from './browser.ts'
+} from '../support/page.ts'
+import { bearer, login, NEW_PASSWORD, PASSWORD, register, signUp } from '../support/requests.ts'
 
 const browser = useBrowser()
 

@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { login, register } from '../helpers.ts'
-import {
-  assertFocused,
-  heading,
-  inTab,
-  openApp,
-  PASSWORD,
-  screenshot,
-  serve,
-  signInUi,
-  status,
-  useBrowser,
-} from './browser.ts'
+import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { assertFocused, heading, openApp, signInUi, status } from '../support/page.ts'
+import { login, PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 

@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { register } from '../helpers.ts'
+import { inTab, SETTLE_MS, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { eventually } from '../support/eventually.ts'
 import {
   assertFocused,
   assertText,
-  eventually,
   fieldError,
   fillSignIn,
   fillSignUp,
   heading,
-  inTab,
   noFieldErrors,
   openApp,
-  PASSWORD,
-  screenshot,
-  serve,
   status,
-  useBrowser,
-} from './browser.ts'
+} from '../support/page.ts'
+import { PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 
@@ -76,7 +72,13 @@ describe('sign up', () => {
       const expect = async (expected: Record<string, string>, why: string) => {
         const same = (now: Record<string, string>) =>
           JSON.stringify(now) === JSON.stringify(expected)
-        assert.deepEqual(await eventually(states, same), expected, why)
+        const settled = await eventually(states, {
+          what: why,
+          until: same,
+          timeoutMs: SETTLE_MS,
+          lastOnTimeout: true,
+        })
+        assert.deepEqual(settled, expected, why)
       }
       const none = { min: 'none', max: 'none', common: 'none', login: 'none' }
       await expect(none, 'nothing typed: nothing judged')
@@ -192,7 +194,13 @@ describe('sign up', () => {
       // The API's refusal was the only thing the console saw (its report may come a bit late).
       const refused = (lines: string[]) =>
         lines.some((line) => line.startsWith('/user/') && /409/.test(line))
-      assert.ok(refused(await eventually(() => tab.refusals, refused)), tab.refusals.join('\n'))
+      const refusals = await eventually(() => tab.refusals, {
+        what: 'the refusal in the console',
+        until: refused,
+        timeoutMs: SETTLE_MS,
+        lastOnTimeout: true,
+      })
+      assert.ok(refused(refusals), tab.refusals.join('\n'))
     })
   })
 

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { register } from '../helpers.ts'
-import {
-  fieldError,
-  heading,
-  inTab,
-  openApp,
-  PASSWORD,
-  reload,
-  screenshot,
-  serve,
-  status,
-  useBrowser,
-} from './browser.ts'
+import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { fieldError, heading, openApp, reload, status } from '../support/page.ts'
+import { PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 

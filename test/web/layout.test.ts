@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { register } from '../helpers.ts'
-import { heading, inTab, openApp, PASSWORD, screenshot, serve, useBrowser } from './browser.ts'
+import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { heading, openApp } from '../support/page.ts'
+import { PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 

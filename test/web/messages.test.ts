@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import { catalogue, FIELD_CODES } from '../../src/errors.ts'
 import { createPasswordPolicy } from '../../src/passwords/policy.ts'
 import { checkLogin } from '../../src/users/login-name.ts'
-import { ROOT } from './browser.ts'
+import { ROOT } from '../support/harness.ts'
 
 type Message = string | Record<string, string>
 type Catalogue = Record<string, Message>
@@ -25,7 +25,8 @@ const ru = (await load<{ default: Catalogue }>('messages/ru.js')).default
 const problems = await load<Problems>('problems.js')
 const LANGUAGES = { en, ru }
 
-// Every code of `errors[]` entries, from the service's own union beside its error catalogue…
+// The codes of `errors[]` entries are the service's own union beside its error catalogue
+// (FIELD_CODES)…
 // …and what the password policy and the login rules say, asked of them directly (each must be
 // in the union: see below).
 const policy = createPasswordPolicy(15)

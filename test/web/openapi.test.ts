@@ -9,8 +9,9 @@ import type { RouteOptions } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { catalogue } from '../../src/errors.ts'
-import { TEST_ENV, tempDir } from '../helpers.ts'
-import { eventually, inTab, screenshot, serve, type Tab, useBrowser } from './browser.ts'
+import { inTab, SETTLE_MS, screenshot, serve, type Tab, useBrowser } from '../support/browser.ts'
+import { eventually } from '../support/eventually.ts'
+import { TEST_ENV, tempDir } from '../support/harness.ts'
 
 interface Operation {
   summary?: string
@@ -179,10 +180,12 @@ describe('/docs', () => {
         const foreign = await openDocs(tab, web.origin)
         // The first operation is shown: the others may still be coming.
         const blocks = page.locator('.opblock')
-        const shown = await eventually(
-          () => blocks.count(),
-          (count) => count === operations,
-        )
+        const shown = await eventually(() => blocks.count(), {
+          what: `${operations} operations`,
+          until: (count) => count === operations,
+          timeoutMs: SETTLE_MS,
+          lastOnTimeout: true,
+        })
         assert.equal(shown, operations)
         for (const path of ['/user/', '/user/me/password', '/session/refresh', '/session/all']) {
           await page.locator('.opblock-summary-path', { hasText: path }).first().waitFor()

@@ -1,3 +1,4 @@
+// Real-time throttle tests: a run too slow to prove anything is recognised and run again.
 import type { TestContext } from 'node:test'
 
 // Tests through the app run on real time, and the first back-off step is 1 s whatever the

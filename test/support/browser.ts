@@ -4,24 +4,13 @@
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { after, before, type TestContext } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  errors,
-  type Locator,
-  type Page,
-} from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
-import { type Harness, makeApp, PASSWORD, tempDir } from '../helpers.ts'
+import { type Harness, makeApp, ROOT, tempDir } from './harness.ts'
 
-export { PASSWORD }
-export const ROOT = resolve(import.meta.dirname, '../..')
 export const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots')
-export const NEW_PASSWORD = 'a different long passphrase 42'
 /** How long a check waits for the page to get to the state it expects: the contexts' default. */
 export const SETTLE_MS = 15_000
 
@@ -170,124 +159,9 @@ export async function inTab(
   return tab
 }
 
-/** Opens the app (at a route like '#/signup') and waits until it has restored any session. */
-export async function openApp(tab: Tab, route = '') {
-  await tab.page.goto(`${tab.origin}/${route}`)
-  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
-}
-
-export async function reload(tab: Tab) {
-  await tab.page.reload()
-  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
-}
-
-export function heading(page: Page, name: string | RegExp) {
-  return page.getByRole('heading', { level: 1, name })
-}
-
-export async function fillSignIn(page: Page, login: string, password: string) {
-  await page.getByLabel('Login', { exact: true }).fill(login)
-  await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-}
-
-/** Signs in through the form and waits for the account page. */
-export async function signInUi(tab: Tab, login: string, password = PASSWORD) {
-  await openApp(tab, '#/signin')
-  await fillSignIn(tab.page, login, password)
-  await heading(tab.page, 'Your account').waitFor()
-}
-
-export async function fillSignUp(page: Page, login: string, password: string) {
-  await page.getByLabel('Login', { exact: true }).fill(login)
-  await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Create account' }).click()
-}
-
-/**
- * The error shown next to a field: the input is marked invalid, its description starts with
- * the error, and the error sits in the field's own group, right under the input.
- */
-export async function fieldError(field: Locator): Promise<string> {
-  await field.and(field.page().locator('[aria-invalid="true"]')).waitFor()
-  const describedBy = (await field.getAttribute('aria-describedby')) ?? ''
-  const errorId = describedBy.split(' ')[0] ?? ''
-  assert.match(errorId, /-error$/, `aria-describedby starts with the error: ${describedBy}`)
-  const error = field.page().locator(`[id="${errorId}"]`)
-  assert.equal(await error.isVisible(), true, 'the error is visible')
-  const sameGroup = await field.evaluate(
-    (input, id) => input.closest('.field')?.querySelector(`[id="${id}"]`) !== null,
-    errorId,
-  )
-  assert.ok(sameGroup, 'the error is inside the field’s own group')
-  return (await error.innerText()).trim()
-}
-
-/**
- * Reads `read()` again until `accept` holds of what it returns, for at most `timeout` ms, and
- * returns the last value read. The caller asserts on that value: a wrong one still fails (only
- * later), and a right one is no longer missed for having been read a moment too early.
- */
-export async function eventually<T>(
-  read: () => Promise<T> | T,
-  accept: (value: T) => boolean,
-  timeout = SETTLE_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeout
-  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
-    const value = await read()
-    if (accept(value) || Date.now() >= deadline) return value
-    await sleep(pause)
-  }
-}
-
-/** The element's text matches `pattern` (at once, or within the timeout). */
-export async function assertText(locator: Locator, pattern: RegExp, message?: string) {
-  const text = await eventually(
-    () => locator.innerText(),
-    (value) => pattern.test(value),
-  )
-  assert.match(text, pattern, message)
-}
-
-/** The element has the keyboard focus (at once, or within the timeout). */
-export async function assertFocused(locator: Locator, message = 'the element has the focus') {
-  const page = locator.page()
-  try {
-    await locator.and(page.locator(':focus')).waitFor({ state: 'attached', timeout: SETTLE_MS })
-  } catch (error) {
-    if (!(error instanceof errors.TimeoutError)) throw error
-    assert.fail(`${message}: ${await focused(page)} has it instead (${locator})`)
-  }
-}
-
-/** What has the focus, as `tag#id` (`body#` when nothing does). */
-export async function focused(page: Page): Promise<string> {
-  return page.evaluate(
-    "(() => { const el = document.activeElement; return el ? el.tagName.toLowerCase() + '#' + el.id : '' })()",
-  )
-}
-
-/** No field of the page is marked invalid (at once, or within the timeout). */
-export async function noFieldErrors(page: Page) {
-  const invalid = page.locator('[aria-invalid="true"]')
-  const count = await eventually(
-    () => invalid.count(),
-    (n) => n === 0,
-  )
-  assert.equal(count, 0, 'no field is marked invalid')
-}
-
 export async function screenshot(page: Page, name: string) {
   await mkdir(SCREENSHOTS, { recursive: true })
   const path = join(SCREENSHOTS, `${name}.png`)
   await page.screenshot({ path, fullPage: true })
   return path
-}
-
-/** The status region's text once it says `text`. */
-export async function status(page: Page, text: string | RegExp) {
-  const region = page.getByRole('status')
-  await region.filter({ hasText: text }).waitFor()
-  return (await region.innerText()).trim()
 }

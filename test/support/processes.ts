@@ -1,45 +1,12 @@
-// The real service as a child process on a real port: what `npm start` runs.
+// The real service as a child process on a real port (what `npm start` runs), and /proc.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from 'undici'
-import { TEST_ENV, tempDir } from '../helpers.ts'
-
-export const ROOT = join(import.meta.dirname, '..', '..')
-/** How long to wait for something the service will do; only a hang ever reaches it. */
-export const PATIENCE_MS = 30_000
-
-export interface EventuallyOptions {
-  /** A thrown error means "not yet" (the last one is reported on timeout), not a failure. */
-  retryErrors?: boolean
-}
-
-/** Re-checks `check` every few milliseconds until it finds something; fails after PATIENCE_MS. */
-export async function eventually<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  options: EventuallyOptions = {},
-): Promise<T> {
-  const deadline = Date.now() + PATIENCE_MS
-  let lastError: unknown
-  for (;;) {
-    try {
-      const found = await check()
-      if (found !== undefined) return found
-    } catch (error) {
-      if (!options.retryErrors) throw error
-      lastError = error
-    }
-    if (Date.now() > deadline) {
-      const last = lastError === undefined ? '' : ` (last error: ${String(lastError)})`
-      throw new Error(`no ${what} within ${PATIENCE_MS} ms${last}`)
-    }
-    await sleep(25)
-  }
-}
+import { PATIENCE_MS } from './eventually.ts'
+import { ROOT, TEST_ENV, tempDir } from './harness.ts'
 
 export interface ProcessInfo {
   pid: number

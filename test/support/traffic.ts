@@ -1,0 +1,97 @@
+// Ordinary traffic (health, register, log in) served while slow clients are held.
+import assert from 'node:assert/strict'
+import type * as http2 from 'node:http2'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Dispatcher, request } from 'undici'
+import type { Server } from './processes.ts'
+import { PASSWORD } from './requests.ts'
+import type { Slow } from './slow-clients.ts'
+
+export interface Normal {
+  /** One round of ordinary traffic: health, a registration, a login. */
+  round(i: number): Promise<void>
+}
+
+export function normalTraffic(server: Server, dispatcher: Dispatcher, prefix: string): Normal {
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const res = await request(`${server.base}${path}`, {
+      method,
+      dispatcher,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    })
+    return { status: res.statusCode, body: await res.body.text() }
+  }
+  return {
+    async round(i) {
+      const live = await call('GET', '/health/live')
+      assert.equal(live.status, 200, live.body)
+      const login = `${prefix}${i}`
+      const created = await call('POST', '/user/', { login, password: PASSWORD })
+      assert.equal(created.status, 201, created.body)
+      const session = await call('POST', '/session/', { login, password: PASSWORD })
+      assert.equal(session.status, 200, session.body)
+    },
+  }
+}
+
+/** The same round over HTTP/2. */
+export function http2Traffic(session: http2.ClientHttp2Session, prefix: string): Normal {
+  const call = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const stream = session.request({
+        ':method': method,
+        ':path': path,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      })
+      let status = 0
+      let text = ''
+      stream.on('response', (headers) => {
+        status = Number(headers[':status'])
+      })
+      stream.setEncoding('utf8').on('data', (chunk: string) => {
+        text += chunk
+      })
+      stream.on('end', () => resolve({ status, body: text }))
+      stream.on('error', reject)
+      stream.end(body === undefined ? undefined : JSON.stringify(body))
+    })
+  return {
+    async round(i) {
+      const live = await call('GET', '/health/live')
+      assert.equal(live.status, 200, live.body)
+      const login = `${prefix}${i}`
+      const created = await call('POST', '/user/', { login, password: PASSWORD })
+      assert.equal(created.status, 201, created.body)
+      const session2 = await call('POST', '/session/', { login, password: PASSWORD })
+      assert.equal(session2.status, 200, session2.body)
+    },
+  }
+}
+
+/**
+ * Ordinary traffic, round after round, while the slow clients are held: the first round must
+ * complete while every one of them is still connected. Stops when they are all gone or the bound
+ * has passed.
+ */
+export async function serveMeanwhile(slow: Slow[], traffic: Normal[], boundMs: number) {
+  await Promise.all(traffic.map((n) => n.round(0)))
+  const openAtFirstRound = slow.filter((s) => s.isOpen()).length
+  assert.equal(openAtFirstRound, slow.length, 'ordinary requests were served while all were held')
+  const done = Promise.all(slow.map((s) => s.closed)).then(() => true)
+  let stop = false
+  void done.then(() => {
+    stop = true
+  })
+  const bound = sleep(boundMs).then(() => {
+    stop = true
+  })
+  let i = 1
+  while (!stop) {
+    await Promise.all(traffic.map((n) => n.round(i)))
+    i++
+    await Promise.race([sleep(250), done, bound])
+  }
+  return i
+}
