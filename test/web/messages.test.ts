@@ -26,9 +26,8 @@ const problems = await load<Problems>('problems.js')
 const LANGUAGES = { en, ru }
 
 // The codes of `errors[]` entries are the service's own union beside its error catalogue
-// (FIELD_CODES)…
-// …and what the password policy and the login rules say, asked of them directly (each must be
-// in the union: see below).
+// (FIELD_CODES). What the password policy and the login rules say is asked of them directly, to
+// check their own words (and that each code is in the union: see below).
 const policy = createPasswordPolicy(15)
 const POLICY_CODES = [
   ...new Set(
