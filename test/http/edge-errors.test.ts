@@ -5,17 +5,18 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import http2 from 'node:http2'
-import { type AddressInfo, type Socket, connect as tcpConnect } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { describe, type TestContext, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connect as tlsConnect } from 'node:tls'
-import { catalogue } from '../../src/errors.ts'
+import type { catalogue } from '../../src/errors.ts'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { HSTS } from '../../src/tls/policy.ts'
-import { PATIENCE_MS } from '../support/eventually.ts'
+import { patiently } from '../support/eventually.ts'
 import { type Harness, makeApp, tempDir } from '../support/harness.ts'
-import { PROBLEM_JSON } from '../support/problems.ts'
+import { http2Request, type Reply } from '../support/http.ts'
+import { assertProblem } from '../support/problems.ts'
 import { startServer } from '../support/processes.ts'
+import { rawConnect, rawExchange } from '../support/raw-http.ts'
 import { PASSWORD } from '../support/requests.ts'
 
 /** The headers every error of the service carries besides its own. */
@@ -25,13 +26,6 @@ const SECURITY = [
   'content-security-policy',
   'referrer-policy',
 ]
-const PROBLEM_KEYS = ['code', 'detail', 'errors', 'status', 'title', 'type']
-
-interface Reply {
-  status: number
-  headers: Record<string, string | string[] | undefined>
-  body: string
-}
 
 interface Served extends Harness {
   port: number
@@ -55,57 +49,6 @@ async function serve(
   return { ...harness, port, ca }
 }
 
-function patiently<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    sleep(PATIENCE_MS, undefined, { ref: false }).then(() => {
-      throw new Error(`no ${what} within ${PATIENCE_MS} ms`)
-    }),
-  ])
-}
-
-/** A new connection that speaks HTTP/1.1: plain TCP, or TLS with ALPN http/1.1. */
-async function http1Socket(t: TestContext, served: Served): Promise<Socket> {
-  const socket = served.ca
-    ? tlsConnect({
-        host: '127.0.0.1',
-        port: served.port,
-        servername: 'localhost',
-        ca: served.ca,
-        ALPNProtocols: ['http/1.1'],
-      })
-    : tcpConnect(served.port, '127.0.0.1')
-  t.after(() => socket.destroy())
-  await patiently(once(socket, served.ca ? 'secureConnect' : 'connect'), 'connection')
-  return socket
-}
-
-/**
- * Sends `request` as is and reads until the server closes the connection (the client never ends
- * its side, so the close is the server's): the reply parsed.
- */
-async function exchange(socket: Socket, request: string): Promise<Reply> {
-  const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-  // The server may reset the connection after its reply (request bytes it never read): the
-  // reply is still what arrived before.
-  socket.on('error', () => {})
-  const closed = new Promise((done) => socket.once('close', done))
-  socket.write(request)
-  await patiently(closed, 'close of the connection by the server')
-  const text = Buffer.concat(chunks).toString('latin1')
-  const head = text.slice(0, text.indexOf('\r\n\r\n'))
-  const [statusLine = '', ...lines] = head.split('\r\n')
-  const status = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]
-  assert.ok(status, `no HTTP/1.1 status line in ${JSON.stringify(text.slice(0, 300))}`)
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const colon = line.indexOf(':')
-    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim()
-  }
-  return { status: Number(status), headers, body: text.slice(head.length + 4) }
-}
-
 /** A problem document of the catalogue with `status` and `code`, and the service's headers. */
 function assertProblemReply(
   reply: Reply,
@@ -114,20 +57,11 @@ function assertProblemReply(
   reference: Reply,
   what: string,
 ): void {
-  const where = `${what}: ${reply.status} ${JSON.stringify(reply.headers)} ${reply.body}`
-  assert.equal(reply.status, status, where)
-  assert.equal(reply.headers['content-type'], PROBLEM_JSON, where)
-  const problem = JSON.parse(reply.body) as Record<string, unknown>
-  for (const key of Object.keys(problem)) assert.ok(PROBLEM_KEYS.includes(key), `${key}: ${where}`)
-  assert.equal(problem.type, `/problems/${code}`, where)
-  assert.equal(problem.title, catalogue[code].title, where)
-  assert.equal(problem.status, status, where)
-  assert.equal(problem.code, code, where)
-  if ('detail' in problem) assert.equal(typeof problem.detail, 'string', where)
+  assertProblem(reply, status, code, what)
   for (const name of [...SECURITY, 'strict-transport-security']) {
-    assert.equal(reply.headers[name], reference.headers[name], `${name}: ${where}`)
+    assert.equal(reply.headers[name], reference.headers[name], `${name}: ${what}`)
   }
-  assert.match(String(reply.headers['x-request-id']), /^[\w.:-]{1,128}$/, where)
+  assert.match(String(reply.headers['x-request-id']), /^[\w.:-]{1,128}$/, what)
 }
 
 /** Log lines at warn (40) or above. */
@@ -182,16 +116,16 @@ describe('errors before routing are problem documents too', () => {
     test(`HTTP/1.1 requests the parser refuses (${scheme}): problem document, security headers, connection closed`, async (t) => {
       const served = await serve(t, secure)
       // What the service sends with an ordinary error, for the headers every error carries.
-      const reference = await exchange(
-        await http1Socket(t, served),
+      const reference = await rawExchange(
+        await rawConnect(t, served.port, served.ca),
         'GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
       )
-      assert.equal(reference.status, 404, reference.body)
+      assert.equal(reference.statusCode, 404, reference.body)
       for (const name of SECURITY) assert.ok(reference.headers[name], name)
       assert.equal(reference.headers['strict-transport-security'], secure ? HSTS : undefined)
 
       for (const { what, request, status, code } of MALFORMED) {
-        const reply = await exchange(await http1Socket(t, served), request)
+        const reply = await rawExchange(await rawConnect(t, served.port, served.ca), request)
         assertProblemReply(reply, status, code, reference, what)
         assert.equal(reply.headers.connection, 'close', what)
         assert.equal(Number(reply.headers['content-length']), Buffer.byteLength(reply.body), what)
@@ -209,13 +143,13 @@ describe('errors before routing are problem documents too', () => {
 
     test(`HTTP/1.1 headers that do not arrive in time (${scheme}): 408 problem document, connection closed`, async (t) => {
       const served = await serve(t, secure, { HEADERS_TIMEOUT_SECONDS: '1' })
-      const reference = await exchange(
-        await http1Socket(t, served),
+      const reference = await rawExchange(
+        await rawConnect(t, served.port, served.ca),
         'GET /nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
       )
       // The header section never ends: Node's headers timeout answers it.
-      const reply = await exchange(
-        await http1Socket(t, served),
+      const reply = await rawExchange(
+        await rawConnect(t, served.port, served.ca),
         'GET /health/live HTTP/1.1\r\nHost: localhost\r\n',
       )
       assertProblemReply(reply, 408, 'request_timeout', reference, 'slow headers')
@@ -231,22 +165,10 @@ describe('errors before routing are problem documents too', () => {
     await patiently(once(session, 'connect'), 'HTTP/2 session')
     assert.equal(session.alpnProtocol, 'h2')
     const request = (method: string, path: string) =>
-      new Promise<Reply>((done, fail) => {
-        const stream = session.request({ ':method': method, ':path': path })
-        let headers: http2.IncomingHttpHeaders = {}
-        let body = ''
-        stream.on('response', (h) => {
-          headers = h
-        })
-        stream.setEncoding('utf8').on('data', (chunk: string) => {
-          body += chunk
-        })
-        stream.on('end', () => done({ status: Number(headers[':status']), headers, body }))
-        stream.on('error', fail)
-      })
+      http2Request(session, { ':method': method, ':path': path })
 
     const reference = await request('GET', '/nope')
-    assert.equal(reference.status, 404, reference.body)
+    assert.equal(reference.statusCode, 404, reference.body)
     assert.equal(reference.headers['strict-transport-security'], HSTS)
     const cases: Array<[string, string, number, keyof typeof catalogue, string | undefined]> = [
       ['BREW', '/user/me', 405, 'method_not_allowed', 'DELETE, GET, HEAD'],
@@ -270,7 +192,7 @@ describe('errors before routing are problem documents too', () => {
       assert.equal(reply.headers.connection, undefined, what)
     }
     // The session is still usable afterwards.
-    assert.equal((await request('GET', '/health/live')).status, 200)
+    assert.equal((await request('GET', '/health/live')).statusCode, 200)
     assert.deepEqual(warnings(served.logs), [])
     const lines = served.logs.map((l) => JSON.parse(l) as { method?: string; status?: number })
     assert.ok(
@@ -287,31 +209,18 @@ describe('errors before routing are problem documents too', () => {
     t.after(() => session.destroy())
     await patiently(once(session, 'connect'), 'HTTP/2 session')
     const post = (body: string, contentType = 'application/json') =>
-      new Promise<Reply>((done, fail) => {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/user/',
-          'content-type': contentType,
-        })
-        let headers: http2.IncomingHttpHeaders = {}
-        let text = ''
-        stream.on('response', (h) => {
-          headers = h
-        })
-        stream.setEncoding('utf8').on('data', (chunk: string) => {
-          text += chunk
-        })
-        stream.on('end', () => done({ status: Number(headers[':status']), headers, body: text }))
-        stream.on('error', fail)
-        stream.end(body)
-      })
+      http2Request(
+        session,
+        { ':method': 'POST', ':path': '/user/', 'content-type': contentType },
+        Buffer.from(body),
+      )
     const big = JSON.stringify({ login: 'alice', password: 'p'.repeat(20 * 1024) })
-    assert.equal((await post(big)).status, 413)
-    assert.equal((await post('{"login":')).status, 400)
-    assert.equal((await post('{}', 'text/plain')).status, 415)
+    assert.equal((await post(big)).statusCode, 413)
+    assert.equal((await post('{"login":')).statusCode, 400)
+    assert.equal((await post('{}', 'text/plain')).statusCode, 415)
     // And the service still answers on the same session.
     const ok = await post(JSON.stringify({ login: 'alice', password: PASSWORD }))
-    assert.equal(ok.status, 201, ok.body)
+    assert.equal(ok.statusCode, 201, ok.body)
     // A warning is written to stderr (a pipe: synchronously) before the reply leaves; the pause
     // only lets this process read what is already there.
     await sleep(500)

@@ -22,7 +22,7 @@ export interface Answer {
 export interface ProblemOptions {
   /** The request's method: a HEAD answer has the headers of the problem and no body. */
   method?: string
-  /** Made by nginx itself (deploy/nginx): its content type has no charset, and no nosniff. */
+  /** Made by nginx itself (deploy/nginx): its content type has no charset, its 405 no Allow. */
   byNginx?: boolean
 }
 
@@ -43,12 +43,14 @@ export function assertProblem(
   assert.equal(res.statusCode, status, where)
   const contentType = options.byNginx ? 'application/problem+json' : PROBLEM_JSON
   assert.equal(res.headers['content-type'], contentType, where)
-  if (!options.byNginx) assert.equal(res.headers['x-content-type-options'], 'nosniff', where)
+  assert.equal(res.headers['x-content-type-options'], 'nosniff', where)
   // Only a 401 about the access token carries a Bearer challenge (RFC 6750 §3).
   if (code === 'invalid_token')
     assert.match(String(res.headers['www-authenticate']), /^Bearer realm="usersvc"/, where)
   else assert.equal(res.headers['www-authenticate'], undefined, where)
-  if (status === 405) assert.ok(String(res.headers.allow ?? '').length > 0, where)
+  // nginx's own 405 (TRACE, refused by its parser) cannot know a path's methods: no Allow.
+  if (status === 405 && !options.byNginx)
+    assert.ok(String(res.headers.allow ?? '').length > 0, where)
   if (status === 429) assert.match(String(res.headers['retry-after']), /^\d+$/, where)
   assert.ok(Object.hasOwn(catalogue, code), `${code} is not in the catalogue: ${where}`)
   const entry = catalogue[code as ErrorCode]

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import type * as http2 from 'node:http2'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Dispatcher, request } from 'undici'
+import { http2Request } from './http.ts'
 import type { Server } from './processes.ts'
 import { PASSWORD } from './requests.ts'
 import type { Slow } from './slow-clients.ts'
@@ -12,8 +13,30 @@ export interface Normal {
   round(i: number): Promise<void>
 }
 
+type Call = (
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+) => Promise<{ statusCode: number; body: string }>
+
+/** One round: health, a registration, a login, each answered as it should be. */
+function rounds(call: Call, prefix: string): Normal {
+  return {
+    async round(i) {
+      const live = await call('GET', '/health/live')
+      assert.equal(live.statusCode, 200, live.body)
+      const login = `${prefix}${i}`
+      const created = await call('POST', '/user/', { login, password: PASSWORD })
+      assert.equal(created.statusCode, 201, created.body)
+      const session = await call('POST', '/session/', { login, password: PASSWORD })
+      assert.equal(session.statusCode, 200, session.body)
+    },
+  }
+}
+
+/** Rounds over HTTP/1.1 or HTTP/2, as `dispatcher` speaks. */
 export function normalTraffic(server: Server, dispatcher: Dispatcher, prefix: string): Normal {
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  return rounds(async (method, path, body) => {
     const res = await request(`${server.base}${path}`, {
       method,
       dispatcher,
@@ -21,53 +44,25 @@ export function normalTraffic(server: Server, dispatcher: Dispatcher, prefix: st
         ? {}
         : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     })
-    return { status: res.statusCode, body: await res.body.text() }
-  }
-  return {
-    async round(i) {
-      const live = await call('GET', '/health/live')
-      assert.equal(live.status, 200, live.body)
-      const login = `${prefix}${i}`
-      const created = await call('POST', '/user/', { login, password: PASSWORD })
-      assert.equal(created.status, 201, created.body)
-      const session = await call('POST', '/session/', { login, password: PASSWORD })
-      assert.equal(session.status, 200, session.body)
-    },
-  }
+    return { statusCode: res.statusCode, body: await res.body.text() }
+  }, prefix)
 }
 
-/** The same round over HTTP/2. */
+/** The same rounds on an HTTP/2 session of node:http2. */
 export function http2Traffic(session: http2.ClientHttp2Session, prefix: string): Normal {
-  const call = (method: 'GET' | 'POST', path: string, body?: unknown) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const stream = session.request({
-        ':method': method,
-        ':path': path,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      })
-      let status = 0
-      let text = ''
-      stream.on('response', (headers) => {
-        status = Number(headers[':status'])
-      })
-      stream.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-      })
-      stream.on('end', () => resolve({ status, body: text }))
-      stream.on('error', reject)
-      stream.end(body === undefined ? undefined : JSON.stringify(body))
-    })
-  return {
-    async round(i) {
-      const live = await call('GET', '/health/live')
-      assert.equal(live.status, 200, live.body)
-      const login = `${prefix}${i}`
-      const created = await call('POST', '/user/', { login, password: PASSWORD })
-      assert.equal(created.status, 201, created.body)
-      const session2 = await call('POST', '/session/', { login, password: PASSWORD })
-      assert.equal(session2.status, 200, session2.body)
-    },
-  }
+  return rounds(
+    (method, path, body) =>
+      http2Request(
+        session,
+        {
+          ':method': method,
+          ':path': path,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      ),
+    prefix,
+  )
 }
 
 /**
