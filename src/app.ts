@@ -20,7 +20,9 @@ import { frameworkErrors, registerProblems } from './http/problems.ts'
 import { RequestLog } from './http/request-log.ts'
 import { enforceTimeouts } from './http/timeouts.ts'
 import { validatorCompiler } from './http/validation.ts'
+import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
+import outboxPlugin from './outbox/plugin.ts'
 import type { Hasher } from './passwords/hasher.ts'
 import passwordsPlugin from './passwords/plugin.ts'
 import sessionsPlugin from './sessions/plugin.ts'
@@ -136,6 +138,8 @@ export function buildApp(options: AppOptions) {
   app.register(cookie)
   app.register(metricsPlugin)
   app.register(storePlugin, { store: options.store })
+  app.register(outboxPlugin)
+  app.register(mailPlugin)
   app.register(passwordsPlugin, { hasher: options.hasher })
   app.register(throttlePlugin)
   app.register(tokensPlugin)

@@ -5,6 +5,7 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { type App, buildApp } from './app.ts'
 import type { Config } from './config/index.ts'
+import { ownUrl } from './config/server.ts'
 import { startMetricsServer } from './metrics/server.ts'
 import { lowerThreadPoolPriority } from './passwords/priority.ts'
 import { loadTlsCredentials, type TlsCredentials } from './tls/credentials.ts'
@@ -42,9 +43,7 @@ function banner(
   tls: TlsCredentials | undefined,
   metrics: string,
 ): string {
-  const loopback = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(config.host)
-  const host = loopback ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host
-  const base = `${tls ? 'https' : 'http'}://${host}:${port}`
+  const base = ownUrl(config.host, port, tls !== undefined)
   const lines = [`usersvc is listening on ${base}${tls ? ' (HTTP/2 and HTTP/1.1)' : ''}`]
   lines.push(`  database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`)
   lines.push(`  metrics:  ${metrics}`)

@@ -72,6 +72,14 @@ describe('loadConfig', () => {
         signingKeySecrets: [],
         keyCacheSeconds: 30,
       },
+      mail: {
+        smtpUrl: undefined,
+        requireTls: true,
+        from: 'usersvc <usersvc@localhost>',
+        dir: './data/mail',
+        publicUrl: 'https://localhost:8443',
+      },
+      recovery: { recoveryCodeTtlSeconds: 900, emailCodeTtlSeconds: 3600, emailRequired: false },
     })
   })
 
@@ -247,9 +255,12 @@ describe('loadConfig: TLS and proxies', () => {
     assert.equal(config.tls.enabled, false)
     assert.equal(config.port, 8080)
     // Everything else keeps its default.
-    const { tls: _off, port: _8080, ...rest } = config
-    const { tls: _on, port: _8443, ...defaults } = loadConfig({})
+    // Links in mail follow the service's own address when PUBLIC_URL is not set.
+    assert.equal(config.mail.publicUrl, 'http://localhost:8080')
+    const { tls: _off, port: _8080, mail: offMail, ...rest } = config
+    const { tls: _on, port: _8443, mail: onMail, ...defaults } = loadConfig({})
     assert.deepEqual(rest, defaults)
+    assert.deepEqual({ ...offMail, publicUrl: '' }, { ...onMail, publicUrl: '' })
   })
 
   test('an explicit PORT wins over either default', () => {

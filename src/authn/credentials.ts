@@ -10,6 +10,23 @@ import { rejected } from '../users/service.ts'
 import type { User } from '../users/types.ts'
 import type { PasswordCheck } from './password.ts'
 
+/**
+ * Inside the user's lock (users/lock.ts): the new hash takes effect and every session ends, in
+ * one transaction. The time of the change is always after the password it replaces, even if this
+ * clock runs behind another instance's. Returns it.
+ */
+export async function replacePassword(
+  trx: Db,
+  user: User,
+  passwordHash: string,
+  clock: Clock,
+): Promise<Date> {
+  const now = new Date(Math.max(clock.now().getTime(), user.passwordChangedAt.getTime() + 1))
+  await userRepository(trx).setPassword(user.id, passwordHash, now)
+  await endSessionsOf(trx, user.id, now)
+  return now
+}
+
 export interface CredentialServiceOptions {
   db: Db
   clock: Clock
@@ -44,12 +61,7 @@ export function createCredentialService(options: CredentialServiceOptions) {
         db,
         found.id,
         async (trx) => {
-          // Always after the password it replaces, even if this clock runs behind another's.
-          const now = new Date(
-            Math.max(clock.now().getTime(), found.passwordChangedAt.getTime() + 1),
-          )
-          await userRepository(trx).setPassword(found.id, passwordHash, now)
-          await endSessionsOf(trx, found.id, now)
+          await replacePassword(trx, found, passwordHash, clock)
           return true
         },
         // Still the password that was checked: of two changes racing, one is refused.

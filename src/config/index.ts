@@ -2,8 +2,10 @@ import Type from 'typebox'
 import { Value } from 'typebox/value'
 import * as database from './database.ts'
 import type { EnvOf } from './env.ts'
+import * as mail from './mail.ts'
 import * as metrics from './metrics.ts'
 import * as passwords from './passwords.ts'
+import * as recovery from './recovery.ts'
 import * as redis from './redis.ts'
 import * as server from './server.ts'
 import * as throttle from './throttle.ts'
@@ -15,7 +17,18 @@ export type { TlsConfig } from './tls.ts'
 
 // The environment, as a schema: one section per concern, each with its defaults, types and
 // bounds (.env.example mirrors them).
-const sections = [database, server, tls, metrics, passwords, tokens, redis, throttle] as const
+const sections = [
+  database,
+  server,
+  tls,
+  metrics,
+  passwords,
+  tokens,
+  redis,
+  throttle,
+  mail,
+  recovery,
+] as const
 const Env = Type.Object({
   ...database.env,
   ...server.env,
@@ -25,6 +38,8 @@ const Env = Type.Object({
   ...tokens.env,
   ...redis.env,
   ...throttle.env,
+  ...mail.env,
+  ...recovery.env,
 })
 type Env = EnvOf<typeof Env.properties>
 
@@ -39,6 +54,8 @@ export interface Config extends database.DatabaseConfig, server.ServerConfig {
   throttle?: throttle.ThrottleLimits
   passwords: passwords.PasswordsConfig
   tokens: tokens.TokensConfig
+  mail: mail.MailConfig
+  recovery: recovery.RecoveryConfig
 }
 
 export class ConfigError extends Error {
@@ -78,14 +95,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`)
   }
   const tlsConfig = tls.read(value)
+  const serverConfig = server.read(value, tlsConfig.enabled)
   return {
     ...database.read(value),
-    ...server.read(value, tlsConfig.enabled),
+    ...serverConfig,
     metrics: metrics.read(value),
     tls: tlsConfig,
     redis: redis.read(value),
     throttle: throttle.read(value),
     passwords: passwords.read(value),
     tokens: tokens.read(value),
+    mail: mail.read(value, server.ownUrl(serverConfig.host, serverConfig.port, tlsConfig.enabled)),
+    recovery: recovery.read(value),
   }
 }

@@ -45,3 +45,10 @@ export function read(e: EnvOf<typeof env>, tls: boolean): ServerConfig {
     allowedOrigins: list(e.ALLOWED_ORIGINS),
   }
 }
+
+/** The service's address as a browser on this machine reaches it: localhost for a loopback HOST. */
+export function ownUrl(host: string, port: number, tls: boolean): string {
+  const loopback = ['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host)
+  const name = loopback ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `${tls ? 'https' : 'http'}://${name}:${port}`
+}

@@ -12,6 +12,9 @@ export interface UsersTable {
   role: 'user' | 'admin' // as the CHECK constraint of 0001_initial; users/types.ts names it Role
   registered_at: Timestamp
   password_changed_at: Timestamp
+  email: ColumnType<string | null, string | null | undefined, string | null>
+  email_key: ColumnType<string | null, string | null | undefined, string | null>
+  email_verified_at: ColumnType<Date | string | null, string | null | undefined, string | null>
 }
 
 export interface RefreshTokensTable {
@@ -34,6 +37,38 @@ export interface SigningKeysTable {
   retired_at: NullableTimestamp
 }
 
+export interface OneTimeCodesTable {
+  id: string
+  user_id: string
+  purpose: string
+  code_hash: string
+  sent_to: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+}
+
+export interface RecoveryCodesTable {
+  id: string
+  user_id: string
+  selector: string
+  code_hash: string
+  created_at: Timestamp
+  used_at: NullableTimestamp
+}
+
+export interface OutboxTable {
+  id: string
+  channel: string
+  payload: string
+  created_at: Timestamp
+  attempt_at: Timestamp
+  attempts: ColumnType<number, number | undefined, number>
+  lease_until: NullableTimestamp
+  last_error: string | null
+}
+
 export interface StoreProbeTable {
   id: number
   writes: number
@@ -44,6 +79,9 @@ export interface Database {
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
   store_probe: StoreProbeTable
+  one_time_codes: OneTimeCodesTable
+  recovery_codes: RecoveryCodesTable
+  outbox: OutboxTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

@@ -230,13 +230,14 @@ for (const dialect of dialects()) {
         [
           ['0001_initial', 'Success'],
           ['0002_store_probe', 'Success'],
+          ['0003_email_recovery_outbox', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
       assert.equal(second.error, undefined)
       assert.deepEqual(second.results, [])
       const tables = (await store.db.introspection.getTables()).map((table) => table.name)
-      for (const name of ['users', 'refresh_tokens', 'signing_keys']) {
+      for (const name of ['users', 'refresh_tokens', 'signing_keys', 'outbox', 'one_time_codes']) {
         assert.ok(tables.includes(name), `${name} in ${tables.join(', ')}`)
       }
     })
@@ -342,6 +343,7 @@ if (dialects().includes('postgres')) {
         [
           ['0001_initial', 'Success'],
           ['0002_store_probe', 'Success'],
+          ['0003_email_recovery_outbox', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()

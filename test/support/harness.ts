@@ -97,6 +97,8 @@ export async function makeApp(t: TestContext, options: HarnessOptions = {}): Pro
   const config = loadConfig({
     LOG_LEVEL: 'info',
     ...TEST_ENV,
+    // Mail goes to files of this test (support/mail.ts mailDir reads them), unless it says where.
+    MAIL_DIR: join(await tempDir(t), 'mail'),
     ...options.env,
     DATABASE_URL: databaseUrl,
   })

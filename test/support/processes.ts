@@ -124,6 +124,8 @@ export async function startServer(t: TestContext, options: StartOptions = {}): P
       LOG_LEVEL: 'info',
       // Several processes at once: no fixed metrics port unless a test asks for one.
       METRICS_PORT: '0',
+      // Mail into this test's folder, never the checkout's data/mail.
+      MAIL_DIR: join(dir, 'data', 'mail'),
       ...TEST_ENV,
       ...options.env,
     },

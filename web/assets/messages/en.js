@@ -129,6 +129,8 @@ const en = {
   'problem.method_not_allowed': 'The service does not support this action. Reload the page.',
   'problem.request_timeout': 'The request took too long to arrive. Try again.',
   'problem.login_taken': 'This login is already taken. Choose another one.',
+  'problem.email_taken': 'This email address is already in use by another account.',
+  'problem.invalid_code': 'The code is wrong, expired or already used. Ask for a new one.',
   'problem.payload_too_large': 'What you entered is too long.',
   'problem.unsupported_media_type':
     'The page sent a request the service does not accept. Reload the page.',

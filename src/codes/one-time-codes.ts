@@ -1,0 +1,146 @@
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
+import { v7 as uuidv7 } from 'uuid'
+import { type Db, toDate } from '../db/schema.ts'
+
+/** What a code proves: an email address (verify_email) or the right to set a new password. */
+export type CodePurpose = 'verify_email' | 'recovery'
+
+/** NIST SP 800-63B §4.2.1.2 (and the issue): a code dies after this many wrong tries. */
+export const MAX_WRONG_TRIES = 5
+
+export interface IssuedCode {
+  id: string
+  /** The code itself, for the mail: it is stored only as a keyed hash. */
+  code: string
+}
+
+export type CodeCheck =
+  | { ok: true; sentTo: string | null }
+  | { ok: false; reason: 'none' | 'wrong' | 'expired' | 'spent' }
+
+export interface CodeStoreOptions {
+  /** Keys the hashes, so that a copy of the database alone cannot test guesses (may be empty). */
+  pepper: string
+}
+
+/** `digits` random decimal digits, leading zeros kept. */
+export function randomDigits(digits: number): string {
+  let code = ''
+  for (let i = 0; i < digits; i++) code += String(randomInt(10))
+  return code
+}
+
+/**
+ * Short codes mailed to a user: stored only as an HMAC (keyed, and salted by the row's id),
+ * single-use, dead after MAX_WRONG_TRIES wrong tries or at expiry. One live code per user and
+ * purpose: issuing a new one kills the older.
+ */
+export function oneTimeCodes({ pepper }: CodeStoreOptions) {
+  const hash = (id: string, code: string) =>
+    createHmac('sha256', `usersvc one-time code v1:${pepper}`).update(`${id}:${code}`).digest()
+
+  return {
+    async issue(
+      trx: Db,
+      request: {
+        userId: string
+        purpose: CodePurpose
+        digits: number
+        ttlSeconds: number
+        now: Date
+        sentTo?: string
+      },
+    ): Promise<IssuedCode> {
+      const { userId, purpose, now } = request
+      await trx
+        .updateTable('one_time_codes')
+        .set({ used_at: now.toISOString() })
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('used_at', 'is', null)
+        .execute()
+      const id = uuidv7()
+      const code = randomDigits(request.digits)
+      await trx
+        .insertInto('one_time_codes')
+        .values({
+          id,
+          user_id: userId,
+          purpose,
+          code_hash: hash(id, code).toString('base64url'),
+          sent_to: request.sentTo ?? null,
+          attempts: 0,
+          created_at: now.toISOString(),
+          expires_at: new Date(now.getTime() + request.ttlSeconds * 1000).toISOString(),
+          used_at: null,
+        })
+        .execute()
+      return { id, code }
+    },
+
+    /**
+     * Spends the user's live code of `purpose` if `code` is it (compare-and-set: of two
+     * concurrent tries with the right code, one wins). A wrong code counts against it.
+     */
+    async spend(
+      trx: Db,
+      request: { userId: string; purpose: CodePurpose; code: string; now: Date },
+    ): Promise<CodeCheck> {
+      const { userId, purpose, code, now } = request
+      const row = await trx
+        .selectFrom('one_time_codes')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst()
+      if (!row) return { ok: false, reason: 'none' }
+      if (row.used_at !== null || row.attempts >= MAX_WRONG_TRIES) {
+        return { ok: false, reason: 'spent' }
+      }
+      if (toDate(row.expires_at) <= now) return { ok: false, reason: 'expired' }
+      const expected = Buffer.from(row.code_hash, 'base64url')
+      const given = hash(row.id, code)
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+        await trx
+          .updateTable('one_time_codes')
+          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+          .where('id', '=', row.id)
+          .execute()
+        return { ok: false, reason: 'wrong' }
+      }
+      const spent = await trx
+        .updateTable('one_time_codes')
+        .set({ used_at: now.toISOString() })
+        .where('id', '=', row.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst()
+      if (spent.numUpdatedRows === 0n) return { ok: false, reason: 'spent' }
+      return { ok: true, sentTo: row.sent_to }
+    },
+
+    /** How many codes of `purpose` the user was sent since `since` (the mail limits). */
+    async issuedSince(trx: Db, userId: string, purpose: CodePurpose, since: Date): Promise<number> {
+      const row = await trx
+        .selectFrom('one_time_codes')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('created_at', '>', since.toISOString())
+        .executeTakeFirstOrThrow()
+      return Number(row.n)
+    },
+
+    /** Housekeeping: codes expired before `before` are useless (a day after, for the limits). */
+    async deleteExpired(db: Db, before: Date): Promise<number> {
+      const result = await db
+        .deleteFrom('one_time_codes')
+        .where('expires_at', '<', before.toISOString())
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
+  }
+}
+
+export type OneTimeCodes = ReturnType<typeof oneTimeCodes>

@@ -1,0 +1,61 @@
+import fp from 'fastify-plugin'
+import { type Record, recorder } from './record.ts'
+import { type OutboxMessage, outboxRepository } from './repository.ts'
+import { createOutboxWorker, type OutboxWorker, type WorkerOptions } from './worker.ts'
+
+export interface Outbox {
+  /** Adds a message inside the caller's transaction (see record.ts). */
+  record: Record
+  /** Starts this instance's sender for `channel`; it stops when the app closes. */
+  consume(
+    channel: string,
+    deliver: (message: OutboxMessage) => Promise<void>,
+    options?: Pick<WorkerOptions, 'onOutcome' | 'retryForMs' | 'pollMs'>,
+  ): void
+  /** When the oldest message still waiting on `channel` was recorded. */
+  oldest(channel: string): Promise<Date | undefined>
+  waiting(channel: string): Promise<number>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    outbox: Outbox
+  }
+}
+
+/** The transactional outbox: what changes cause, recorded with them, delivered after. */
+export default fp(
+  async (app) => {
+    const { db, dialect } = app.store
+    const workers = new Map<string, OutboxWorker>()
+    const outbox = outboxRepository(db, dialect)
+    app.decorate('outbox', {
+      record: recorder(
+        dialect,
+        () => app.clock.now(),
+        (channel) => workers.get(channel)?.wake(),
+      ),
+      consume(channel, deliver, options = {}) {
+        if (workers.has(channel)) throw new Error(`outbox channel ${channel} has a sender already`)
+        const worker = createOutboxWorker({
+          db,
+          dialect,
+          clock: app.clock,
+          log: app.log,
+          channel,
+          deliver,
+          ...options,
+        })
+        workers.set(channel, worker)
+        // Once the app is ready: messages left by a previous run go out after a restart.
+        app.addHook('onReady', async () => worker.start())
+      },
+      oldest: (channel) => outbox.oldest(channel),
+      waiting: (channel) => outbox.count(channel),
+    })
+    app.addHook('preClose', async () => {
+      await Promise.all([...workers.values()].map((worker) => worker.stop()))
+    })
+  },
+  { name: 'outbox', dependencies: ['core', 'store'] },
+)
