@@ -41,7 +41,10 @@ describe('usersvc CLI: migrate', () => {
     const { run } = await cli(t)
     const first = await run(['migrate'])
     assert.equal(first.code, 0, showRun(first))
-    assert.equal(first.stdout, 'applied: 0001_initial, 0002_store_probe, 0003_email_recovery_outbox\n')
+    assert.equal(
+      first.stdout,
+      'applied: 0001_initial, 0002_store_probe, 0003_email_recovery_outbox\n',
+    )
   })
 })
 
