@@ -32,19 +32,29 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/session/refresh',
     {
       schema: {
-        summary: 'Exchange a refresh token for a new pair (the old one is spent)',
+        summary:
+          'Exchange a refresh token for a new pair (the old one is spent); with ?cookie=true and no cookie: 204, no session',
         tags,
         querystring: CookieQuery,
         body: RefreshBody,
-        response: tokenResponses,
+        response: { ...tokenResponses, 204: NoContent },
       },
     },
     async (request, reply) => {
       const cookie = request.query.cookie === true
       const token = presented(request, cookie, request.body.refresh_token)
+      // A page asks on every load whether there is a session: with no cookie there is none,
+      // which is an answer, not an error (no failed request in a first visitor's console).
+      if (cookie && !token) return reply.code(204).send(null)
       const pair = await counted(app.metrics.refreshes, 'success', refreshOutcomes, async () => {
         if (!token) throw new AppError('invalid_refresh_token')
-        return app.sessions.refresh(token)
+        try {
+          return await app.sessions.refresh(token)
+        } catch (error) {
+          // A dead cookie goes, so the next load asks without one.
+          if (cookie) clearRefreshCookie(reply)
+          throw error
+        }
       })
       return sendTokens(reply, pair, cookie ? { maxAgeSeconds: refreshTtlSeconds } : undefined)
     },

@@ -144,18 +144,32 @@ describe('cookie sessions: the refresh cookie', () => {
     assertNoCookie(plain, 'plain login')
   })
 
-  test('refresh without the cookie is 401 invalid_refresh_token', async (t) => {
+  test('refresh without the cookie is 204: no session, which is no error (and nothing is set)', async (t) => {
     const { app } = await makeApp(t, { env: ENV })
     await signUp(app, 'alice')
-    const res = await send(app, REFRESH, { origin: OWN_ORIGIN })
-    assertProblem(res, 401, 'invalid_refresh_token')
-    assertNoCookie(res, 'refused refresh')
-    // An empty cookie is no better.
-    assertProblem(
-      await send(app, REFRESH, { origin: OWN_ORIGIN, cookie: '' }),
-      401,
-      'invalid_refresh_token',
-    )
+    for (const cookie of [undefined, '']) {
+      const res = await send(app, REFRESH, { origin: OWN_ORIGIN, cookie })
+      assert.equal(res.statusCode, 204, res.body)
+      assert.equal(res.body, '')
+      assert.equal(res.headers['cache-control'], 'no-store')
+      assertNoCookie(res, `refresh with cookie ${JSON.stringify(cookie)}`)
+    }
+    // Without ?cookie=true the body must carry the token, as before.
+    assertProblem(await refresh(app, undefined), 422, 'validation_failed')
+  })
+
+  test('a dead cookie is 401 invalid_refresh_token, and the answer clears it', async (t) => {
+    const { app } = await makeApp(t, { env: ENV })
+    await signUp(app, 'alice')
+    const token = assertCookieSession(await cookieLogin(app, 'alice', OWN_ORIGIN), 'login')
+    await send(app, LOGOUT, { origin: OWN_ORIGIN, cookie: token })
+    for (const dead of [token, 'not-a-token']) {
+      const res = await send(app, REFRESH, { origin: OWN_ORIGIN, cookie: dead })
+      assertProblem(res, 401, 'invalid_refresh_token', dead)
+      const cleared = refreshCookieOf(res)
+      assert.equal(cleared.value, '', cleared.line)
+      assert.ok(cleared.line.includes('Path=/session'), cleared.line)
+    }
   })
 
   test('refresh rotates the cookie: a new token, and the old one is spent', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { inTab, screenshot, serve, type Tab, useBrowser } from '../support/browser.ts'
+import { eventually } from '../support/eventually.ts'
 import {
   assertFocused,
   fieldError,
@@ -188,6 +189,33 @@ describe('change password', () => {
 })
 
 describe('sessions', () => {
+  test('a first visit, and a visit after logging out, make no failed request', async (t) => {
+    const web = await serve(t)
+    await register(web.app, 'nina')
+    await inTab(browser(), web, async (tab) => {
+      const { page } = tab
+      const sessionAnswers: number[] = []
+      page.on('response', (response) => {
+        if (new URL(response.url()).pathname === '/session/refresh') {
+          sessionAnswers.push(response.status())
+        }
+      })
+      await openApp(tab, '#/signin')
+      await heading(page, 'Sign in').waitFor()
+      // The page did ask whether there is a session; the answer was "no", not an error.
+      await eventually(() => (sessionAnswers.length > 0 ? sessionAnswers : undefined), {
+        what: 'the page asking for its session',
+      })
+      assert.deepEqual(sessionAnswers, [204])
+      await signInUi(tab, 'nina')
+      await page.getByRole('button', { name: 'Log out', exact: true }).click()
+      await heading(page, 'Sign in').waitFor()
+      await reload(tab)
+      await heading(page, 'Sign in').waitFor()
+      assert.deepEqual(tab.refusals, [], 'no refused API request in the console')
+    })
+  })
+
   test('log out: back to sign in, the cookie is gone, a reload stays signed out', async (t) => {
     const web = await serve(t)
     await register(web.app, 'hank')

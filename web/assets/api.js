@@ -161,7 +161,13 @@ export function refresh() {
   refreshing ??= (async () => {
     const run = async () => {
       try {
-        start(await send('POST', '/session/refresh?cookie=true', { body: {} }))
+        // 204: no cookie, so no session (an answer, not an error).
+        const pair = await send('POST', '/session/refresh?cookie=true', { body: {} })
+        if (!pair) {
+          accessToken = null
+          return false
+        }
+        start(pair)
         return true
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) {
