@@ -3,6 +3,8 @@ import { type Db, toDate } from '../db/schema.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { newRecoveryCode, type RecoveryCode } from './recovery-code-format.ts'
 
+const NO_USER = '00000000-0000-0000-0000-000000000000'
+
 /** Codes in a set. */
 export const RECOVERY_CODE_COUNT = 10
 
@@ -85,15 +87,13 @@ export function recoveryCodeStore(hasher: Hasher) {
       userId: string | undefined,
       code: RecoveryCode,
     ): Promise<string | undefined> {
-      const row =
-        userId === undefined
-          ? undefined
-          : await db
-              .selectFrom('recovery_codes')
-              .select(['id', 'code_hash', 'used_at'])
-              .where('user_id', '=', userId)
-              .where('selector', '=', code.selector)
-              .executeTakeFirst()
+      // The lookup too, for no account: a user id nobody has.
+      const row = await db
+        .selectFrom('recovery_codes')
+        .select(['id', 'code_hash', 'used_at'])
+        .where('user_id', '=', userId ?? NO_USER)
+        .where('selector', '=', code.selector)
+        .executeTakeFirst()
       if (!row) {
         await hasher.verifyDummy(code.canonical)
         return undefined

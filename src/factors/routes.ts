@@ -39,7 +39,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         request.ip,
         languageOf(request.headers['accept-language']),
       )
-      return reply.code(201).send({ codes, created_at: createdAt.toISOString() })
+      return reply
+        .code(201)
+        .header('location', '/user/me/recovery-codes')
+        .send({ codes, created_at: createdAt.toISOString() })
     },
   )
 

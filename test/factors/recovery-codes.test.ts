@@ -32,6 +32,7 @@ for (const dialect of dialects()) {
       assert.equal(res.statusCode, 201, res.body)
       assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
       assert.equal(res.headers['cache-control'], 'no-store')
+      assert.equal(res.headers.location, '/user/me/recovery-codes')
       const body = res.json()
       assert.deepEqual(Object.keys(body).sort(), ['codes', 'created_at'])
       assert.equal(body.created_at, '2026-03-01T10:00:00.123Z')
