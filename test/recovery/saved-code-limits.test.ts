@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { createHasher } from '../../src/passwords/hasher.ts'
 import { countingHasher, dialects, makeApp } from '../support/harness.ts'
 import { assertProblem, assertRateLimited } from '../support/problems.ts'
-import { codesOf, newCodes, recoverWithCode } from '../support/recovery-codes.ts'
+import { codeStatus, codesOf, newCodes, recoverWithCode } from '../support/recovery-codes.ts'
 import { loginFrom, NEW_PASSWORD, PASSWORD, signUp } from '../support/requests.ts'
 
 // Saved codes are throttled like logins: the account's failure counter (throttle.guard) and the
 // per-address login rate. Limits are set so that no answer depends on how fast the test runs:
 // the failure limit locks the account for the whole window (THROTTLE_FAILURE_WINDOW_SECONDS),
-// and per-address back-off is out of the way (its first step lasts only a second).
+// and per-address back-off is out of the way (its first step lasts only a second). Under load
+// they are refused like logins: 503 overloaded when no hash thread is free.
 
 const A = '192.0.2.1' // TEST-NET-1
 const B = '192.0.2.2'
@@ -19,7 +21,7 @@ const NO_BACKOFF = { THROTTLE_BACKOFF_AFTER: '100', THROTTLE_ACCOUNT_BACKOFF_AFT
 const WRONG_CODE = '0000-0000-0000-0000-0000'
 
 for (const dialect of dialects()) {
-  describe(`saved recovery codes under the throttle (${dialect})`, () => {
+  describe(`saved recovery codes under the throttle and under load (${dialect})`, () => {
     test('wrong codes count like wrong passwords: at the account’s limit, 429 before any hash, right code or password alike', async (t) => {
       const counting = await countingHasher()
       const { app } = await makeApp(t, {
@@ -130,6 +132,35 @@ for (const dialect of dialects()) {
       }
       assertRateLimited(await newCodes(app, alice.access_token), 'the right password, once locked')
       assertRateLimited(await loginFrom(app, A, 'alice', PASSWORD), 'and at login')
+    })
+
+    test('no thread for a hash: 503 overloaded for a new set and for a recovery, and nothing spent', async (t) => {
+      // One hash at a time and none waiting; the test holds that one (deterministically).
+      const hasher = await createHasher({
+        params: { memoryCost: 256, timeCost: 1, parallelism: 1 },
+        concurrency: 1,
+        queueLimit: 0,
+      })
+      const { app } = await makeApp(t, { dialect, hasher })
+      const alice = await signUp(app, 'alice')
+      const [code] = await codesOf(app, alice.access_token)
+      let release = () => {}
+      const held = hasher.admission.run(() => new Promise<void>((resolve) => (release = resolve)))
+
+      const set = await newCodes(app, alice.access_token)
+      assertProblem(set, 503, 'overloaded')
+      assert.equal(set.headers['retry-after'], '1')
+      const recovery = await recoverWithCode(app, 'alice', code as string, NEW_PASSWORD)
+      assertProblem(recovery, 503, 'overloaded')
+      // Answered meanwhile: it needs no hash.
+      const status = await codeStatus(app, alice.access_token)
+      assert.equal(status.statusCode, 200)
+      assert.equal(status.json().remaining, 10)
+
+      release()
+      await held
+      const later = await recoverWithCode(app, 'alice', code as string, NEW_PASSWORD)
+      assert.equal(later.statusCode, 204, later.body)
     })
   })
 }
