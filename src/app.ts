@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino'
 import authnPlugin from './authn/plugin.ts'
 import authnRoutes from './authn/routes.ts'
 import { type Clock, systemClock } from './clock.ts'
+import codesPlugin from './codes/plugin.ts'
 import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
@@ -25,6 +26,8 @@ import metricsPlugin from './metrics/plugin.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import type { Hasher } from './passwords/hasher.ts'
 import passwordsPlugin from './passwords/plugin.ts'
+import recoveryPlugin from './recovery/plugin.ts'
+import recoveryRoutes from './recovery/routes.ts'
 import sessionsPlugin from './sessions/plugin.ts'
 import sessionRoutes from './sessions/routes.ts'
 import throttlePlugin from './throttle/plugin.ts'
@@ -70,6 +73,8 @@ const redact = [
   'res.headers["set-cookie"]',
   ...SECRETS,
   ...SECRETS.map((key) => `body.${key}`),
+  // A mailed code; top-level `code` is an error's code in log lines, and stays.
+  'body.code',
   'password_hash',
   'passwordHash',
 ]
@@ -140,6 +145,7 @@ export function buildApp(options: AppOptions) {
   app.register(storePlugin, { store: options.store })
   app.register(outboxPlugin)
   app.register(mailPlugin)
+  app.register(codesPlugin)
   app.register(passwordsPlugin, { hasher: options.hasher })
   app.register(throttlePlugin)
   app.register(tokensPlugin)
@@ -147,6 +153,7 @@ export function buildApp(options: AppOptions) {
   app.register(usersPlugin)
   app.register(sessionsPlugin)
   app.register(authnPlugin)
+  app.register(recoveryPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -171,6 +178,7 @@ export function buildApp(options: AppOptions) {
   app.register(userRoutes)
   app.register(authnRoutes)
   app.register(sessionRoutes)
+  app.register(recoveryRoutes)
   app.register(registerPages)
   return app
 }

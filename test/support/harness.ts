@@ -25,6 +25,7 @@ export const TEST_ENV = {
   ...FAST_ARGON2,
   THROTTLE_LOGIN_PER_ADDRESS: '100000',
   THROTTLE_REGISTER_PER_ADDRESS: '100000',
+  THROTTLE_RECOVERY_PER_ADDRESS: '100000',
   // Bursts in tests (races, many sessions) on a loaded machine must not meet the overload bound;
   // test/hardening/overload.test.ts sets its own.
   HASH_QUEUE_MAX_WAIT_MS: '60000',
