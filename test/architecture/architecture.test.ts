@@ -53,7 +53,17 @@ describe('the import graph of src/', () => {
   test('domain folders never import the HTTP edge, the app or the command line', async () => {
     const found = await imports(root, await sourceFiles(root))
     const top = ['src/http/', 'src/app.ts', 'src/main.ts', 'src/cli.ts', 'src/cli/']
-    const domain = ['authn', 'passwords', 'sessions', 'throttle', 'tokens', 'users', 'db']
+    const domain = [
+      'authn',
+      'codes',
+      'passwords',
+      'recovery',
+      'sessions',
+      'throttle',
+      'tokens',
+      'users',
+      'db',
+    ]
     const wrong = found.filter(
       (i) => domain.some((d) => i.from.startsWith(`src/${d}/`)) && top.includes(unitOf(i.to)),
     )
@@ -71,17 +81,25 @@ describe('one place for each delicate rule', () => {
     return hits
   }
 
-  test('one function checks passwords: only authn/password.ts verifies and throttles them', async () => {
+  test('one function checks passwords: only authn/password.ts verifies them; the account throttle guards passwords and mailed recovery codes, nothing else', async () => {
     assert.deepEqual(await filesMatching(/\.verify(Dummy)?\(\s*(found|stored|dummy)/), [
       'src/authn/password.ts',
     ])
-    assert.deepEqual(await filesMatching(/throttle\.guard\(/), ['src/authn/password.ts'])
+    assert.deepEqual(await filesMatching(/throttle\.guard\(/), [
+      'src/authn/password.ts',
+      'src/recovery/complete.ts',
+    ])
   })
 
   test('one helper takes the user lock: only users/lock.ts writes the no-op that locks', async () => {
     assert.deepEqual(await filesMatching(/password_changed_at: sql/), ['src/users/lock.ts'])
     const callers = await filesMatching(/withUserLock\(/)
-    for (const file of ['src/sessions/service.ts', 'src/authn/credentials.ts']) {
+    for (const file of [
+      'src/sessions/service.ts',
+      'src/authn/credentials.ts',
+      'src/authn/email.ts',
+      'src/recovery/complete.ts',
+    ]) {
       assert.ok(callers.includes(file), `${file} takes the lock through withUserLock`)
     }
   })
