@@ -57,7 +57,7 @@ export function createEmailChange({ db, clock, passwords, email }: EmailChangeOp
             const users = userRepository(trx)
             const before = (await users.findById(found.id)) ?? found
             await users.setEmail(found.id, next)
-            // A code mailed to the old address must not outlive it (NIST SP 800-63B §4.2.1.2).
+            // Codes mailed to the old address must not outlive it there: it may be why it changes.
             await email.codes.revoke(trx, found.id, 'verify_email', now)
             await email.codes.revoke(trx, found.id, 'recovery', now)
             if (next) await mailVerificationCode(trx, email, before, next.address, language, now)

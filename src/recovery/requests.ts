@@ -23,7 +23,7 @@ export interface RecoveryRequestsOptions {
  * Asking for a recovery code. The request never looks at the account: it writes the same one
  * row whoever is named, so its answer, its bytes and its time cannot tell whether the account
  * exists, has a verified address, or has had its codes for this hour. The worker decides, after
- * the answer, and mails nothing at all when there is nothing to mail (NIST SP 800-63B §4.2.1.2).
+ * the answer, and mails nothing at all when there is nothing to mail.
  */
 export function createRecoveryRequests({ db, record, throttle }: RecoveryRequestsOptions) {
   return {

@@ -49,7 +49,8 @@ export function recoveryWorker({
     await withUserLock(db, found.id, async (trx) => {
       const now = clock.now()
       const user = await userRepository(trx).findById(found.id)
-      // Only a verified address receives recovery codes.
+      // Only a verified address receives recovery codes (NIST SP 800-63B §4.2.1.2: an address of
+      // record, proven by a code sent to it).
       if (!user?.email || !user.emailVerifiedAt) return
       const since = new Date(now.getTime() - HOUR_MS)
       const sent = await codes.issuedTimes(trx, user.id, 'recovery', since)

@@ -17,7 +17,7 @@ export interface EmailOptions {
   required: boolean
 }
 
-/** At least 6 random digits (NIST SP 800-63B §4.2.1.2 and the issue). */
+/** At least 6 random digits, as the issue asks: a code that proves an address, not an account. */
 export const EMAIL_CODE_DIGITS = 6
 /**
  * Verification codes mailed per user per hour, however they were asked for (registration, a
