@@ -5,7 +5,7 @@
  * scripts cannot read. A reload restores the session from that cookie.
  */
 
-/** @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string }} User */
+/** @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean }} User */
 /** @typedef {{ access_token: string, token_type: string, expires_in: number, user: User }} TokenPair */
 /** @typedef {{ field: string, code: string, message: string, limit?: number }} FieldError */
 /** @typedef {{ status: number, code: string, title?: string, detail?: string, errors?: FieldError[] }} Problem */

@@ -51,6 +51,7 @@ export function problemKey(code, context = {}) {
  */
 export function problemField(code, credentialsField) {
   if (code === 'login_taken') return 'login'
+  if (code === 'email_taken') return 'email'
   if (code === 'invalid_credentials') return credentialsField
   return undefined
 }
