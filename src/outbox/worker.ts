@@ -102,6 +102,7 @@ export function createOutboxWorker(options: WorkerOptions) {
     }
     await outbox.remove(message.id)
     options.onOutcome?.('sent', message)
+    log.info(about(message), 'outbox: delivered')
   }
 
   /** One pass: everything due now, batch after batch; how many messages it settled. */

@@ -75,6 +75,10 @@ export interface SmtpSink extends Mailbox {
   refuse: Refusal | undefined
   /** Connections made to it so far (delivered or not). */
   connections(): number
+  /** MAIL FROM commands it was sent so far: a sender that gets this far has begun a message. */
+  envelopes(): number
+  /** The logins it was given (it accepts any password), and whether the session was encrypted. */
+  logins(): { user: string; secure: boolean }[]
   /** Commands it refused so far (its refusal above, or one it does not offer, e.g. STARTTLS). */
   refusals(): number
 }
@@ -106,6 +110,8 @@ export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promi
   let server: SMTPServer | undefined
   let connections = 0
   let refusals = 0
+  let envelopes = 0
+  const logins: { user: string; secure: boolean }[] = []
   let refuse: Refusal | undefined
   const listen = async () => {
     server = new SMTPServer({
@@ -116,6 +122,14 @@ export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promi
       logger: false,
       onConnect(_session, done) {
         connections++
+        done()
+      },
+      onAuth(auth, session, done) {
+        logins.push({ user: auth.username ?? '', secure: session.secure })
+        done(null, { user: auth.username })
+      },
+      onMailFrom(_address, _session, done) {
+        envelopes++
         done()
       },
       onRcptTo(_address, _session, done) {
@@ -177,6 +191,8 @@ export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promi
       refuse = value
     },
     connections: () => connections,
+    envelopes: () => envelopes,
+    logins: () => [...logins],
     refusals: () => refusals,
   }
 }
@@ -206,7 +222,7 @@ export async function recordMail(app: App, request: MailRequest): Promise<void> 
 /** Fails if a secret (a code, a password) appears anywhere in `output` (log lines, stderr). */
 export function assertNoSecret(output: string | string[], secrets: string[], where: string): void {
   const text = Array.isArray(output) ? output.join('\n') : output
-  assert.ok(text.length > 0, `no ${where} to look at`)
+  assert.ok(text.length > 0, `nothing in ${where} to look at`)
   for (const secret of secrets) {
     assert.ok(!text.includes(secret), `${where} holds the secret ${secret}:\n${text}`)
   }
