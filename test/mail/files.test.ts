@@ -39,6 +39,11 @@ test('without SMTP_URL: an .eml file (0600, in a 0700 folder) and one stderr lin
         .find((l) => l.startsWith('mail to ')),
     { what: 'the stderr line of the mail' },
   )
+  // The banner said where mail would go.
+  assert.match(
+    server.stderr(),
+    /^ {2}mail: {5}\/\S+\/mail\/ \(a file per mail; set SMTP_URL to send\)$/m,
+  )
   const file = /^mail to f\*\*\*@example\.com: (\/\S+\.eml)$/.exec(line)?.[1]
   assert.ok(file, line)
   assert.equal(dirname(file), mailFolder)

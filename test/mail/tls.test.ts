@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
+import type { MailConfig } from '../../src/config/mail.ts'
+import { mailDestination } from '../../src/mail/destination.ts'
 import { isLoopback } from '../../src/mail/smtp.ts'
 import { MAIL_CHANNEL, type MailRequest } from '../../src/outbox/mail.ts'
 import { ensureLeaf, ensureLocalCa } from '../../src/tls/local-ca.ts'
@@ -134,6 +136,26 @@ describe('TLS settings', () => {
       }),
       /SMTP_CA_FILE \(\/nonexistent\/ca\.pem\) cannot be read: ENOENT/,
     )
+  })
+
+  test('the start-up banner says where mail goes, and how, without the SMTP password', () => {
+    const base = { requireTls: true, from: 'x@y', dir: './data/mail', publicUrl: 'https://h' }
+    const cases: Array<[Partial<MailConfig>, string]> = [
+      [{}, './data/mail/ (a file per mail; set SMTP_URL to send)'],
+      [
+        { smtpUrl: `smtp://u:${PASSWORD}@mail.example.com:587` },
+        'smtp://mail.example.com:587 (STARTTLS required)',
+      ],
+      [{ smtpUrl: `smtps://u:${PASSWORD}@mail.example.com` }, 'smtps://mail.example.com (TLS)'],
+      [{ smtpUrl: 'smtp://127.0.0.1:25' }, 'smtp://127.0.0.1:25 (no TLS: loopback)'],
+      [
+        { smtpUrl: 'smtp://10.0.0.5:25', requireTls: false },
+        'smtp://10.0.0.5:25 (no TLS: SMTP_TLS=off)',
+      ],
+    ]
+    for (const [config, expected] of cases) {
+      assert.equal(mailDestination({ ...base, ...config }), expected)
+    }
   })
 
   test('loopback is this host by address: 127.0.0.0/8, ::1 and localhost; nothing else', () => {

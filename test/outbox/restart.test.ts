@@ -67,6 +67,7 @@ for (const dialect of dialects()) {
         databaseUrl: url,
         env: { SMTP_URL: smtp.url, PUBLIC_URL },
       })
+      assert.ok(server.stderr().includes(`  mail:     ${smtp.url} (no TLS: loopback)\n`))
       assertAsRecorded(await smtp.next(request.to))
       await server.waitForLine((line) => messageOf(line) === 'outbox: delivered')
       assert.equal((await smtp.all()).length, 1)
