@@ -92,6 +92,7 @@ export function outboxRepository(db: Db, dialect: Dialect) {
         .where('attempt_at', '<=', at)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
         .orderBy('attempt_at')
+        .orderBy('id')
         .limit(limit)
       if (dialect === 'postgres') due = due.forUpdate().skipLocked()
       const rows = await db
@@ -103,15 +104,18 @@ export function outboxRepository(db: Db, dialect: Dialect) {
         .where('id', 'in', due)
         .returningAll()
         .execute()
-      return rows
-        .map((row) => ({
-          id: row.id,
-          channel: row.channel,
-          payload: JSON.parse(row.payload) as unknown,
-          createdAt: toDate(row.created_at),
-          attempts: row.attempts,
-        }))
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      return (
+        rows
+          .map((row) => ({
+            id: row.id,
+            channel: row.channel,
+            payload: JSON.parse(row.payload) as unknown,
+            createdAt: toDate(row.created_at),
+            attempts: row.attempts,
+          }))
+          // In the order recorded: by time, then by id (UUIDv7, increasing within a millisecond).
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+      )
     },
 
     /** Longer hold on a claim; false when the claim is no longer the caller's. */
