@@ -86,6 +86,29 @@ for (const dialect of dialects()) {
       assertNoSecret(logs, [verification.code], 'the log')
     })
 
+    test('the server restarted while the service keeps a connection open to it: the next mail goes out on a new one', async (t) => {
+      const smtp = await smtpSink(t)
+      const clock = new TestClock()
+      clock.freeze()
+      const { app } = await makeApp(t, { dialect, clock, env: { SMTP_URL: smtp.url } })
+      await recordMail(app, verification)
+      await app.outbox.flush(MAIL_CHANNEL)
+      assert.equal((await smtp.all()).length, 1)
+      await smtp.stop()
+      await smtp.start()
+      await recordMail(app, { ...verification, to: 'bob@example.org' })
+      await app.outbox.flush(MAIL_CHANNEL)
+      assert.deepEqual(
+        (await smtp.all()).map((m) => m.to),
+        ['bob@example.com', 'bob@example.org'],
+      )
+      assert.equal(smtp.connections(), 2)
+      assert.equal(
+        await sample(app.metrics.registry, 'usersvc_mail_failed_total{outcome="retry"}'),
+        0,
+      )
+    })
+
     test('the server down, then back: the mail is delivered by the background sender', async (t) => {
       const smtp = await smtpSink(t)
       await smtp.stop()

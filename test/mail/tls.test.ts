@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { describe, type TestContext, test } from 'node:test'
+import { ConfigError, loadConfig } from '../../src/config/index.ts'
 import type { MailConfig } from '../../src/config/mail.ts'
 import { mailDestination } from '../../src/mail/destination.ts'
 import { isLoopback } from '../../src/mail/smtp.ts'
@@ -128,7 +129,28 @@ for (const dialect of dialects()) {
   })
 }
 
-describe('TLS settings', () => {
+describe('mail settings', () => {
+  test('a bad SMTP_URL or a lone SMTP_CA_FILE stops start-up, naming the variable, never echoing the URL', () => {
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig(env)
+      } catch (error) {
+        assert.ok(error instanceof ConfigError)
+        return error.message
+      }
+      assert.fail('no ConfigError')
+    }
+    const bad = problem({ SMTP_URL: `smtp://mailer:${PASSWORD}@` })
+    assert.match(bad, /SMTP_URL: is not a URL with a host/)
+    assert.ok(!bad.includes(PASSWORD), bad)
+    assert.match(problem({ SMTP_URL: 'http://mail.example.com' }), /SMTP_URL: /)
+    assert.match(
+      problem({ SMTP_CA_FILE: '/etc/ca.pem' }),
+      /SMTP_CA_FILE: is only used with SMTP_URL/,
+    )
+    assert.match(problem({ SMTP_TLS: 'maybe' }), /SMTP_TLS: must be one of on, off/)
+  })
+
   test('an SMTP_CA_FILE that cannot be read stops start-up, naming it', async (t) => {
     await assert.rejects(
       makeApp(t, {
