@@ -138,10 +138,17 @@ export function createOutboxWorker(options: WorkerOptions) {
     return settled
   }
 
+  // When the scheduled pass runs (ms since the epoch, real time: timers are real).
+  let timerAt = Number.POSITIVE_INFINITY
+
   function schedule(delayMs: number): void {
     if (stopped) return
     clearTimeout(timer)
-    timer = setTimeout(run, delayMs)
+    timerAt = Date.now() + delayMs
+    timer = setTimeout(() => {
+      timerAt = Number.POSITIVE_INFINITY
+      void run()
+    }, delayMs)
     timer.unref()
   }
 
@@ -184,7 +191,8 @@ export function createOutboxWorker(options: WorkerOptions) {
         return
       }
       quickMs = WAKE_DELAY_MS
-      schedule(WAKE_DELAY_MS)
+      // A pass due sooner stays: records one after another must not push it back for ever.
+      if (timerAt > Date.now() + WAKE_DELAY_MS) schedule(WAKE_DELAY_MS)
     },
     /** A pass that begins now; resolves when it has finished (tests move a frozen clock, then this). */
     async flush(): Promise<void> {
