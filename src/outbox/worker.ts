@@ -19,7 +19,10 @@ export interface WorkerOptions {
   clock: Clock
   log: FastifyBaseLogger
   channel: string
-  /** Delivers one message; throws to fail (PermanentFailure: never again; else: later). */
+  /**
+   * Delivers one message; throws to fail (PermanentFailure: never again; else: later). The error's
+   * message goes into log lines and the row's last_error: it must hold no secret of the payload.
+   */
   deliver(message: OutboxMessage): Promise<void>
   /** Told what became of each message, for metrics. */
   onOutcome?(outcome: Outcome, message: OutboxMessage): void
@@ -53,6 +56,8 @@ export function createOutboxWorker(options: WorkerOptions) {
   const { retryForMs, pollMs, leaseMs, batch } = { ...DEFAULTS, ...options }
   const outbox = outboxRepository(db, dialect)
   let timer: NodeJS.Timeout | undefined
+  // When the scheduled pass runs (epoch ms, real time: timers are real even with a test clock).
+  let timerAt = Number.POSITIVE_INFINITY
   let running: Promise<void> | undefined
   let stopped = false
   // Woken while a pass was under way: that pass may have looked before the new message existed.
@@ -137,9 +142,6 @@ export function createOutboxWorker(options: WorkerOptions) {
     }
     return settled
   }
-
-  // When the scheduled pass runs (ms since the epoch, real time: timers are real).
-  let timerAt = Number.POSITIVE_INFINITY
 
   function schedule(delayMs: number): void {
     if (stopped) return
