@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { ROOT, tempDir } from '../support/harness.ts'
+import { postJson } from '../support/http.ts'
 import { startServer } from '../support/processes.ts'
 
 /** The shell block under a README heading. */
@@ -46,4 +47,27 @@ test('the README’s curl walk-through works as written, on any PORT, and writes
   assert.match(out, /"keys":\[\{/, out)
   // Nothing but the service's own data/: a live refresh token must not land in a file.
   assert.deepEqual(await readdir(checkout), ['data'])
+})
+
+test('the README’s email and recovery walk-through works as written, with the mail in data/mail/', async (t) => {
+  // As `npm start` in a checkout: the CA under data/tls, the mail as files under data/mail.
+  const checkout = await tempDir(t)
+  const server = await startServer(t, {
+    tlsDir: join(checkout, 'data', 'tls'),
+    env: { MAIL_DIR: join(checkout, 'data', 'mail') },
+  })
+  const script = await readmeBlock('Email and recovery')
+  const { code, out } = await bash(script, checkout, { PORT: String(server.port) })
+  assert.equal(code, 0, out)
+  assert.match(out, /"email":"bob@example.com","email_verified":true/, out)
+  assert.match(out, /HTTP\/2 204 /, out)
+  // The new password is the one now: the old one is refused, the new one logs in.
+  const agent = await server.dispatcher()
+  const answers = []
+  for (const password of ['correct horse battery staple', 'a new long passphrase of mine']) {
+    answers.push(
+      (await postJson(`${server.base}/session/`, agent, { login: 'bob', password })).statusCode,
+    )
+  }
+  assert.deepEqual(answers, [401, 200])
 })
