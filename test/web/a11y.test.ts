@@ -140,7 +140,15 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     assert.equal(await focusIs('main#main'), 'main#main')
 
     // Tab from the top of the content: login, password, its show switch, the button, the links.
-    const stops = ['login', 'password', '', 'Sign in', 'Create one', 'API documentation']
+    const stops = [
+      'login',
+      'password',
+      '',
+      'Sign in',
+      'Forgot your password?',
+      'Create one',
+      'API documentation',
+    ]
     const stop = async (): Promise<string> =>
       page.evaluate(
         "(() => { const el = document.activeElement; return el.getAttribute('name') || el.textContent.trim() })()",

@@ -97,12 +97,18 @@ test('every problem code of the catalogue has its own words in every language', 
     'problem.invalid_credentials.confirm',
   )
   assert.equal(problems.problemKey('rate_limited'), 'problem.rate_limited.later')
+  // A saved recovery code is not "expired": it has words of its own.
+  assert.equal(
+    problems.problemKey('invalid_code', { codes: 'saved' }),
+    'problem.invalid_code.saved',
+  )
   assert.equal(problems.problemKey('no_such_code'), 'problem.unknown')
   assert.equal(problems.problemKey('network'), 'problem.network')
   for (const key of [
     'problem.invalid_credentials.current',
     'problem.invalid_credentials.confirm',
     'problem.rate_limited.later',
+    'problem.invalid_code.saved',
     'problem.unknown',
     'problem.network',
   ]) {
@@ -113,6 +119,9 @@ test('every problem code of the catalogue has its own words in every language', 
 test('problems about one field go next to that field', () => {
   assert.equal(problems.problemField('login_taken', 'password'), 'login')
   assert.equal(problems.problemField('invalid_credentials', 'current_password'), 'current_password')
+  assert.equal(problems.problemField('email_taken', 'password'), 'email')
+  assert.equal(problems.problemField('invalid_code', 'password'), 'code')
+  assert.equal(problems.problemField('invalid_code', 'password', 'recovery_code'), 'recovery_code')
   for (const code of ['rate_limited', 'overloaded', 'unavailable', 'internal', 'forbidden']) {
     assert.equal(problems.problemField(code, 'password'), undefined, code)
   }
@@ -142,9 +151,21 @@ test('every field error code has words: password and login rules their own, ever
   // Every code the service can put in `errors`, on any field: at least generic words.
   for (const code of [...POLICY_CODES, ...LOGIN_CODES]) assert.ok(FIELD_CODES.includes(code), code)
   for (const code of FIELD_CODES) {
-    for (const field of ['current_password', 'limit', 'email']) {
+    for (const field of ['current_password', 'limit', 'email', 'code', 'recovery_code']) {
       const key = problems.fieldErrorKey(field, code)
       assert.notEqual(key, 'error.other', `${field} ${code}`)
+      hasWords(key, `${field} ${code}`)
+    }
+  }
+  // The fields of email and recovery: the likely refusals have words of their own.
+  for (const [field, codes] of Object.entries({
+    email: ['required', 'too_long', 'invalid_format', 'invalid_characters'],
+    code: ['required', 'invalid_format', 'too_short', 'too_long'],
+    recovery_code: ['required', 'invalid_format', 'too_short', 'too_long'],
+  })) {
+    for (const code of codes) {
+      const key = problems.fieldErrorKey(field, code)
+      assert.equal(key, `error.${field}.${code}`)
       hasWords(key, `${field} ${code}`)
     }
   }

@@ -4,6 +4,7 @@
  * cookie); the refresh token only in the service's HttpOnly cookie (`?cookie=true`), which
  * scripts cannot read. A reload restores the session from that cookie.
  */
+import { getLocale } from './i18n.js'
 
 /**
  * A user as the service shows it. `email` is null when the account has none.
@@ -89,7 +90,8 @@ async function readProblem(response) {
  */
 async function send(method, path, { body, auth = false } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' }
+  // Mail the service sends (codes, notices) is in the page's language, whichever the browser's.
+  const headers = { accept: 'application/json', 'accept-language': getLocale() }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (auth && accessToken) headers.authorization = `Bearer ${accessToken}`
   let response
