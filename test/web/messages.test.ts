@@ -13,8 +13,11 @@ type Message = string | Record<string, string>
 type Catalogue = Record<string, Message>
 interface Problems {
   fieldErrorKey(field: string, code: string): string
-  problemKey(code: string, context?: { credentials?: string; retryAfter?: number }): string
-  problemField(code: string, credentialsField: string): string | undefined
+  problemKey(
+    code: string,
+    context?: { credentials?: string; codes?: string; retryAfter?: number },
+  ): string
+  problemField(code: string, credentialsField: string, codeField?: string): string | undefined
 }
 
 // The pages' modules are plain browser ES modules: imported by URL, as the browser does.

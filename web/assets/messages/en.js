@@ -211,7 +211,7 @@ const en = {
   'status.codeSent': 'A new code was mailed to {email}.',
   'status.emailChanged': 'The address is now {email}. A code to confirm it was mailed to it.',
   'status.emailRemoved': 'The email address was removed from your account.',
-  'status.recoverySent': 'If the account has an email address, a new code is on its way to it.',
+  'status.recoverySent': 'If the account has an email address, a code is on its way to it.',
   'status.passwordReset':
     'Your new password is set, and every session of the account was ended. Sign in with it.',
   'status.codesMade': 'Ten new recovery codes were made; the old ones no longer work.',
