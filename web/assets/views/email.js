@@ -3,7 +3,7 @@
 import { changeEmail, resendVerification, verifyEmail } from '../api.js'
 import { h } from '../dom.js'
 import { field, form, passwordField, showProblem } from '../forms.js'
-import { live, t, tr } from '../i18n.js'
+import { tr } from '../i18n.js'
 
 /** @typedef {import('../app.js').Context} Context */
 /** @typedef {import('../api.js').User} User */
@@ -142,7 +142,7 @@ export function emailCard(context, user) {
             h(
               'span',
               { 'data-field': 'email-state', class: verified ? 'badge ok' : 'badge warn' },
-              live(() => t(verified ? 'email.verified' : 'email.unverified')),
+              tr(verified ? 'email.verified' : 'email.unverified'),
             ),
           ),
         ),
