@@ -10,6 +10,8 @@ import { type Clock, systemClock } from './clock.ts'
 import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
+import factorsPlugin from './factors/plugin.ts'
+import factorRoutes from './factors/routes.ts'
 import healthRoutes from './health/routes.ts'
 import authenticatePlugin from './http/authenticate.ts'
 import { answerUnknownMethods, clientErrorHandler } from './http/early-errors.ts'
@@ -25,6 +27,7 @@ import metricsPlugin from './metrics/plugin.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import type { Hasher } from './passwords/hasher.ts'
 import passwordsPlugin from './passwords/plugin.ts'
+import savedCodeRoutes from './recovery/saved-code-routes.ts'
 import sessionsPlugin from './sessions/plugin.ts'
 import sessionRoutes from './sessions/routes.ts'
 import throttlePlugin from './throttle/plugin.ts'
@@ -64,12 +67,15 @@ export const BODY_LIMIT = 16 * 1024
 // Exact paths, no wildcards: wildcard redaction costs on every log line, and bodies are never
 // logged in the first place.
 const SECRETS = ['password', 'current_password', 'new_password', 'refresh_token', 'access_token']
+// Saved recovery codes: the one POST /recovery/code takes, and the set a 201 shows once.
+const CODE_SECRETS = ['recovery_code', 'codes']
 const redact = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   ...SECRETS,
   ...SECRETS.map((key) => `body.${key}`),
+  ...CODE_SECRETS.map((key) => `body.${key}`),
   'password_hash',
   'passwordHash',
 ]
@@ -147,6 +153,7 @@ export function buildApp(options: AppOptions) {
   app.register(usersPlugin)
   app.register(sessionsPlugin)
   app.register(authnPlugin)
+  app.register(factorsPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -171,6 +178,8 @@ export function buildApp(options: AppOptions) {
   app.register(userRoutes)
   app.register(authnRoutes)
   app.register(sessionRoutes)
+  app.register(factorRoutes)
+  app.register(savedCodeRoutes)
   app.register(registerPages)
   return app
 }

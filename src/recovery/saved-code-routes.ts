@@ -1,0 +1,75 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { languageOf } from '../outbox/mail.ts'
+import { Password } from '../passwords/schemas.ts'
+import { BODY_ERRORS, NoContent, problems } from '../schemas.ts'
+import { Login } from '../users/schemas.ts'
+import { createSavedCodeRecovery } from './saved-code.ts'
+
+const SavedCodeRecoveryBody = Type.Object(
+  {
+    login: Login,
+    // Room for spaces and dashes as typed; the real check is the code's own (factors/).
+    recovery_code: Type.String({ minLength: 1, maxLength: 100 }),
+    new_password: Password,
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        login: 'alice',
+        recovery_code: '7KQ2-M4XD-9RVA-0TNE-HB3W',
+        new_password: 'a brand new tremendously long passphrase',
+      },
+    ],
+  },
+)
+
+/** POST /recovery/code: a saved recovery code sets a new password. */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const recovery = createSavedCodeRecovery({
+    db: app.store.db,
+    clock: app.clock,
+    hasher: app.hasher,
+    policy: app.passwordPolicy,
+    throttle: app.throttle,
+    codes: app.recoveryCodeCheck,
+    record: app.outbox.record,
+  })
+
+  app.post(
+    '/recovery/code',
+    {
+      schema: {
+        summary: 'Set a new password with a saved recovery code; ends every session',
+        description:
+          'The code is spent. A wrong code and an unknown login get the same answer, and count like failed logins.',
+        tags: ['recovery'],
+        body: SavedCodeRecoveryBody,
+        response: {
+          204: NoContent,
+          ...problems(
+            ...BODY_ERRORS,
+            'invalid_code',
+            'password_policy',
+            'rate_limited',
+            'overloaded',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { login, recovery_code, new_password } = request.body
+      await recovery.recover({
+        login,
+        code: recovery_code,
+        newPassword: new_password,
+        address: request.ip,
+        language: languageOf(request.headers['accept-language']),
+      })
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+export default routes
