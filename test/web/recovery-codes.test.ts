@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { registerVerified } from '../support/accounts.ts'
-import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { inTab, SETTLE_MS, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { eventually } from '../support/eventually.ts'
 import { smtpSink } from '../support/mail.ts'
 import {
   assertFocused,
@@ -135,9 +136,11 @@ test('a second set replaces the first: the page says so before, and shows only n
 /** The codes shown are no longer `before`. */
 async function eventuallyDifferent(page: Page, before: string[]) {
   const shown = codesPart(page).locator('[data-field="codes"] code')
-  await page.waitForFunction(
-    `(() => { const first = document.querySelector('[data-field="codes"] code'); return first && first.textContent !== ${JSON.stringify(before[0])} })()`,
-  )
+  await eventually(() => shown.first().innerText(), {
+    what: 'a new set shown',
+    until: (first) => first !== before[0],
+    timeoutMs: SETTLE_MS,
+  })
   const after = await shown.allInnerTexts()
   assert.equal(after.length, 10)
   assert.equal(after.filter((code) => before.includes(code)).length, 0, 'a whole new set')

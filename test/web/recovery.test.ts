@@ -15,7 +15,8 @@ import {
   openApp,
   status,
 } from '../support/page.ts'
-import { bearer, login, NEW_PASSWORD, PASSWORD, register, session } from '../support/requests.ts'
+import { codesOf } from '../support/recovery-codes.ts'
+import { login, NEW_PASSWORD, PASSWORD, register, session } from '../support/requests.ts'
 
 const browser = useBrowser()
 
@@ -165,16 +166,7 @@ test('forgot password: a new code may be asked for; the first one is then refuse
 test('saved recovery code, in Russian: a wrong one is refused at its field, a right one sets the new password once', async (t) => {
   const web = await serve(t)
   await register(web.app, 'vera')
-  const { access_token } = await session(web.app, 'vera')
-  const made = await web.app.inject({
-    method: 'POST',
-    url: '/user/me/recovery-codes',
-    headers: bearer(access_token),
-    payload: { password: PASSWORD },
-  })
-  assert.equal(made.statusCode, 201, made.body)
-  const { codes } = made.json() as { codes: string[] }
-  const [saved = ''] = codes
+  const [saved = ''] = await codesOf(web.app, (await session(web.app, 'vera')).access_token)
   await inTab(
     browser(),
     web,
