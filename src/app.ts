@@ -7,6 +7,7 @@ import type { DestinationStream } from 'pino'
 import authnPlugin from './authn/plugin.ts'
 import authnRoutes from './authn/routes.ts'
 import { type Clock, systemClock } from './clock.ts'
+import codesPlugin from './codes/plugin.ts'
 import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
@@ -27,6 +28,8 @@ import metricsPlugin from './metrics/plugin.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import type { Hasher } from './passwords/hasher.ts'
 import passwordsPlugin from './passwords/plugin.ts'
+import recoveryPlugin from './recovery/plugin.ts'
+import recoveryRoutes from './recovery/routes.ts'
 import savedCodeRoutes from './recovery/saved-code-routes.ts'
 import sessionsPlugin from './sessions/plugin.ts'
 import sessionRoutes from './sessions/routes.ts'
@@ -76,6 +79,8 @@ const redact = [
   ...SECRETS,
   ...SECRETS.map((key) => `body.${key}`),
   ...CODE_SECRETS.map((key) => `body.${key}`),
+  // A mailed code; top-level `code` is an error's code in log lines, and stays.
+  'body.code',
   'password_hash',
   'passwordHash',
 ]
@@ -146,6 +151,7 @@ export function buildApp(options: AppOptions) {
   app.register(storePlugin, { store: options.store })
   app.register(outboxPlugin)
   app.register(mailPlugin)
+  app.register(codesPlugin)
   app.register(passwordsPlugin, { hasher: options.hasher })
   app.register(throttlePlugin)
   app.register(tokensPlugin)
@@ -154,6 +160,7 @@ export function buildApp(options: AppOptions) {
   app.register(sessionsPlugin)
   app.register(authnPlugin)
   app.register(factorsPlugin)
+  app.register(recoveryPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -180,6 +187,7 @@ export function buildApp(options: AppOptions) {
   app.register(sessionRoutes)
   app.register(factorRoutes)
   app.register(savedCodeRoutes)
+  app.register(recoveryRoutes)
   app.register(registerPages)
   return app
 }

@@ -8,6 +8,12 @@ export const Uuid = Type.String({ format: 'uuid' })
 
 export const NoContent = Type.Null({ description: 'No content' })
 
+/** A 202: the work goes on after the answer, which says what comes next. */
+export const Accepted = Type.Object(
+  { detail: Type.String() },
+  { description: 'Accepted; what happens next' },
+)
+
 /** The OpenAPI security requirement of routes that take a Bearer access token. */
 export const bearerAuth = [{ bearerAuth: [] }]
 

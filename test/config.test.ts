@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       throttle: {
         loginPerAddress: { points: 60, seconds: 60 },
         registerPerAddress: { points: 30, seconds: 600 },
+        recoveryPerAddress: { points: 10, seconds: 600 },
         backoffAfterPerAddress: 5,
         backoffAfterPerAccount: 20,
         backoffMaxSeconds: 900,

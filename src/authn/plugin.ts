@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { type CredentialService, createCredentialService } from './credentials.ts'
+import { createEmailChange, type EmailChange } from './email.ts'
 import { createLoginFlow, type LoginFlow } from './login.ts'
 import { createPasswordCheck, type PasswordCheck } from './password.ts'
 
@@ -9,6 +10,7 @@ declare module 'fastify' {
     passwordCheck: PasswordCheck
     logins: LoginFlow
     credentials: CredentialService
+    emailChange: EmailChange
   }
 }
 
@@ -34,6 +36,31 @@ export default fp(
         passwords,
       }),
     )
+    app.decorate(
+      'emailChange',
+      createEmailChange({
+        db: app.store.db,
+        clock: app.clock,
+        passwords,
+        email: {
+          codes: app.oneTimeCodes,
+          record: app.outbox.record,
+          codeTtlSeconds: app.config.recovery.emailCodeTtlSeconds,
+          required: app.config.recovery.emailRequired,
+        },
+      }),
+    )
   },
-  { name: 'authn', dependencies: ['core', 'store', 'passwords', 'throttle', 'sessions'] },
+  {
+    name: 'authn',
+    dependencies: [
+      'core',
+      'store',
+      'passwords',
+      'throttle',
+      'sessions',
+      'outbox',
+      'one-time-codes',
+    ],
+  },
 )

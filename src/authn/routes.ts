@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { counted } from '../metrics/outcomes.ts'
+import { languageOf } from '../outbox/mail.ts'
 import { BODY_ERRORS, bearerAuth, NoContent, problems } from '../schemas.ts'
 import { assertSameOrigin } from '../sessions/cookie.ts'
 import { sendTokens } from '../sessions/reply.ts'
 import { CookieQuery, tokenResponses } from '../sessions/schemas.ts'
-import { ChangePasswordBody, DeleteMeBody, LoginBody } from './schemas.ts'
+import { UserSchema, userBody } from '../users/schemas.ts'
+import { ChangeEmailBody, ChangePasswordBody, DeleteMeBody, LoginBody } from './schemas.ts'
 
 const loginOutcomes = {
   invalid_credentials: 'invalid',
@@ -69,6 +71,32 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         request.ip,
       )
       return reply.code(204).send(null)
+    },
+  )
+
+  app.put(
+    '/user/me/email',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        summary:
+          'Change or remove (null) the email address, confirmed by the password; a code goes to the new one',
+        tags: ['users'],
+        security: bearerAuth,
+        body: ChangeEmailBody,
+        response: { 200: UserSchema, ...problems(...PASSWORD_CHECKED, 'email_taken') },
+      },
+    },
+    async (request) => {
+      const { email, password } = request.body
+      const user = await app.emailChange.change(
+        request.actor,
+        email,
+        password,
+        request.ip,
+        languageOf(request.headers['accept-language']),
+      )
+      return userBody(user)
     },
   )
 

@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import { Password } from '../passwords/schemas.ts'
-import { Login } from '../users/schemas.ts'
+import { EmailOrNull, Login } from '../users/schemas.ts'
 
 export const LoginBody = Type.Object(
   { login: Login, password: Password },
@@ -18,4 +18,13 @@ export const ChangePasswordBody = Type.Object(
 export const DeleteMeBody = Type.Object(
   { password: Password },
   { additionalProperties: false, description: 'The current password, as confirmation' },
+)
+
+export const ChangeEmailBody = Type.Object(
+  { email: EmailOrNull, password: Password },
+  {
+    additionalProperties: false,
+    description: 'The new address (null: none), confirmed by the current password',
+    examples: [{ email: 'alice@example.org', password: 'correct horse battery staple' }],
+  },
 )

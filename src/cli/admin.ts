@@ -1,4 +1,6 @@
 import { systemClock } from '../clock.ts'
+import { oneTimeCodes } from '../codes/one-time-codes.ts'
+import { recorder } from '../outbox/record.ts'
 import { createHasher } from '../passwords/hasher.ts'
 import { createPasswordPolicy } from '../passwords/policy.ts'
 import { noThrottle } from '../throttle/throttle.ts'
@@ -33,6 +35,17 @@ export const adminCommand: Command = {
         hasher,
         policy: createPasswordPolicy(config.passwords.minLength),
         throttle: noThrottle,
+        // An admin made here has no address; a running service would send whatever this records.
+        email: {
+          codes: oneTimeCodes({ pepper: config.tokens.signingKeySecrets[0] ?? '' }),
+          record: recorder(
+            store.dialect,
+            () => new Date(),
+            () => {},
+          ),
+          codeTtlSeconds: config.recovery.emailCodeTtlSeconds,
+          required: false,
+        },
       })
       return users.register(login, password, 'admin')
     })

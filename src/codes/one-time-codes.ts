@@ -23,6 +23,22 @@ export interface CodeStoreOptions {
   pepper: string
 }
 
+export interface CodeRequest {
+  userId: string
+  purpose: CodePurpose
+  /** As the user typed it: see normaliseCode. */
+  code: string
+  now: Date
+}
+
+/**
+ * A code as typed → as issued: NFKC (full-width digits are digits) without the spaces and
+ * hyphens people put into long numbers.
+ */
+export function normaliseCode(typed: string): string {
+  return typed.normalize('NFKC').replace(/[\s-]/g, '')
+}
+
 /** `digits` random decimal digits, leading zeros kept. */
 export function randomDigits(digits: number): string {
   let code = ''
@@ -38,6 +54,43 @@ export function randomDigits(digits: number): string {
 export function oneTimeCodes({ pepper }: CodeStoreOptions) {
   const hash = (id: string, code: string) =>
     createHmac('sha256', `usersvc one-time code v1:${pepper}`).update(`${id}:${code}`).digest()
+
+  async function check(trx: Db, request: CodeRequest, spend: boolean): Promise<CodeCheck> {
+    const { userId, purpose, now } = request
+    const code = normaliseCode(request.code)
+    const row = await trx
+      .selectFrom('one_time_codes')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    if (!row) return { ok: false, reason: 'none' }
+    if (row.used_at !== null || row.attempts >= MAX_WRONG_TRIES) {
+      return { ok: false, reason: 'spent' }
+    }
+    if (toDate(row.expires_at) <= now) return { ok: false, reason: 'expired' }
+    const expected = Buffer.from(row.code_hash, 'base64url')
+    const given = hash(row.id, code)
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      await trx
+        .updateTable('one_time_codes')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', row.id)
+        .execute()
+      return { ok: false, reason: 'wrong' }
+    }
+    if (!spend) return { ok: true, sentTo: row.sent_to }
+    const spent = await trx
+      .updateTable('one_time_codes')
+      .set({ used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst()
+    if (spent.numUpdatedRows === 0n) return { ok: false, reason: 'spent' }
+    return { ok: true, sentTo: row.sent_to }
+  }
 
   return {
     async issue(
@@ -79,45 +132,40 @@ export function oneTimeCodes({ pepper }: CodeStoreOptions) {
     },
 
     /**
+     * Is `code` the user's live code of `purpose`? A wrong code counts against it; a right one
+     * stays live (spend it later, in the transaction of what it allows). Run it under the user's
+     * lock (users/lock.ts), so that concurrent guesses cannot outrun MAX_WRONG_TRIES.
+     */
+    verify: (trx: Db, request: CodeRequest) => check(trx, request, false),
+
+    /**
      * Spends the user's live code of `purpose` if `code` is it (compare-and-set: of two
      * concurrent tries with the right code, one wins). A wrong code counts against it.
      */
-    async spend(
-      trx: Db,
-      request: { userId: string; purpose: CodePurpose; code: string; now: Date },
-    ): Promise<CodeCheck> {
-      const { userId, purpose, code, now } = request
-      const row = await trx
-        .selectFrom('one_time_codes')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .orderBy('created_at', 'desc')
-        .limit(1)
-        .executeTakeFirst()
-      if (!row) return { ok: false, reason: 'none' }
-      if (row.used_at !== null || row.attempts >= MAX_WRONG_TRIES) {
-        return { ok: false, reason: 'spent' }
-      }
-      if (toDate(row.expires_at) <= now) return { ok: false, reason: 'expired' }
-      const expected = Buffer.from(row.code_hash, 'base64url')
-      const given = hash(row.id, code)
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-        await trx
-          .updateTable('one_time_codes')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
-          .where('id', '=', row.id)
-          .execute()
-        return { ok: false, reason: 'wrong' }
-      }
-      const spent = await trx
+    spend: (trx: Db, request: CodeRequest) => check(trx, request, true),
+
+    /** Kills the user's live code of `purpose`, if any (the address it went to is no longer theirs). */
+    async revoke(trx: Db, userId: string, purpose: CodePurpose, now: Date): Promise<void> {
+      await trx
         .updateTable('one_time_codes')
         .set({ used_at: now.toISOString() })
-        .where('id', '=', row.id)
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
         .where('used_at', 'is', null)
-        .executeTakeFirst()
-      if (spent.numUpdatedRows === 0n) return { ok: false, reason: 'spent' }
-      return { ok: true, sentTo: row.sent_to }
+        .execute()
+    },
+
+    /** When the user's codes of `purpose` issued since `since` were issued, oldest first. */
+    async issuedTimes(trx: Db, userId: string, purpose: CodePurpose, since: Date): Promise<Date[]> {
+      const rows = await trx
+        .selectFrom('one_time_codes')
+        .select('created_at')
+        .where('user_id', '=', userId)
+        .where('purpose', '=', purpose)
+        .where('created_at', '>', since.toISOString())
+        .orderBy('created_at')
+        .execute()
+      return rows.map((row) => toDate(row.created_at))
     },
 
     /** How many codes of `purpose` the user was sent since `since` (the mail limits). */

@@ -8,6 +8,9 @@ export const env = {
   THROTTLE_LOGIN_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   THROTTLE_REGISTER_PER_ADDRESS: Type.Integer({ default: 30, minimum: 1 }),
   THROTTLE_REGISTER_WINDOW_SECONDS: Type.Integer({ default: 600, minimum: 1 }),
+  // POST /recovery/ per client address (never per account: that would tell accounts apart).
+  THROTTLE_RECOVERY_PER_ADDRESS: Type.Integer({ default: 10, minimum: 1 }),
+  THROTTLE_RECOVERY_WINDOW_SECONDS: Type.Integer({ default: 600, minimum: 1 }),
   THROTTLE_BACKOFF_AFTER: Type.Integer({ default: 5, minimum: 1, maximum: 100 }),
   THROTTLE_ACCOUNT_BACKOFF_AFTER: Type.Integer({ default: 20, minimum: 1, maximum: 100 }),
   THROTTLE_BACKOFF_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1, maximum: 86400 }),
@@ -21,6 +24,8 @@ export interface ThrottleLimits {
   loginPerAddress: { points: number; seconds: number }
   /** Registrations per client address per window. */
   registerPerAddress: { points: number; seconds: number }
+  /** Recovery requests (POST /recovery/) per client address per window. */
+  recoveryPerAddress: { points: number; seconds: number }
   /** Consecutive failures of one account from one address before back-off starts. */
   backoffAfterPerAddress: number
   /** Consecutive failures of one account from all addresses before back-off starts. */
@@ -44,6 +49,10 @@ export function read(e: EnvOf<typeof env>): ThrottleLimits | undefined {
     registerPerAddress: {
       points: e.THROTTLE_REGISTER_PER_ADDRESS,
       seconds: e.THROTTLE_REGISTER_WINDOW_SECONDS,
+    },
+    recoveryPerAddress: {
+      points: e.THROTTLE_RECOVERY_PER_ADDRESS,
+      seconds: e.THROTTLE_RECOVERY_WINDOW_SECONDS,
     },
     backoffAfterPerAddress: e.THROTTLE_BACKOFF_AFTER,
     backoffAfterPerAccount: e.THROTTLE_ACCOUNT_BACKOFF_AFTER,

@@ -3,6 +3,9 @@
 interface DriverError {
   code?: unknown
   errcode?: unknown
+  /** PostgreSQL: the violated constraint's (or unique index's) name. */
+  constraint?: unknown
+  message?: unknown
 }
 
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555
@@ -16,6 +19,17 @@ export function isUniqueViolation(error: unknown): boolean {
     e?.errcode === SQLITE_CONSTRAINT_UNIQUE ||
     e?.errcode === SQLITE_CONSTRAINT_PRIMARYKEY
   )
+}
+
+/**
+ * A unique violation of a constraint on `column`: PostgreSQL names the constraint or index (ours
+ * carry the column's name), SQLite the column ("UNIQUE constraint failed: users.email_key").
+ */
+export function isUniqueViolationOf(error: unknown, column: string): boolean {
+  if (!isUniqueViolation(error)) return false
+  const e = error as DriverError
+  if (typeof e.constraint === 'string') return e.constraint.includes(column)
+  return typeof e.message === 'string' && e.message.includes(`.${column}`)
 }
 
 const networkCodes = new Set([

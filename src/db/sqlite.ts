@@ -63,6 +63,8 @@ export interface SqliteFile extends SqliteDatabase {
   readonly identity: string | undefined
   /** Opens the file afresh, then closes the old connection: one SQLite opened read-only stays so. */
   reopen(): void
+  /** Whether a transaction is open (SQLite ends one by itself on some errors). */
+  readonly inTransaction: boolean
 }
 
 /**
@@ -116,6 +118,9 @@ export function openSqlite(url: string): SqliteFile {
       cache.clear()
       if (database.isOpen) database.close()
     },
+    get inTransaction() {
+      return database.isOpen && database.isTransaction
+    },
     prepare(sql) {
       let statement = cache.get(sql)
       if (!statement) {
@@ -148,14 +153,26 @@ class SerialSqliteAdapter extends SqliteAdapter {
  * (a CLI command, a second instance) wrote in between; an immediate one waits its turn instead.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #file: SqliteFile
+  constructor(config: SqliteDialectConfig & { database: SqliteFile }) {
+    super(config)
+    this.#file = config.database
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+  /**
+   * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, …):
+   * then the error that did it must surface, not "cannot rollback - no transaction is active".
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#file.inTransaction) await super.rollbackTransaction(connection)
   }
 }
 
 export class SerialSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig
-  constructor(config: SqliteDialectConfig) {
+  readonly #config: SqliteDialectConfig & { database: SqliteFile }
+  constructor(config: SqliteDialectConfig & { database: SqliteFile }) {
     super(config)
     this.#config = config
   }

@@ -1,18 +1,13 @@
 import type { Db } from '../db/schema.ts'
+import { verifiedAddress } from '../users/email-address.ts'
+import { userRepository } from '../users/repository.ts'
 
-/**
- * Where a notice about the account goes: its address once verified, else nowhere (an unverified
- * address may be anyone's). Read here until users/ has the email fields (the email feature).
- */
+/** Where a notice about the account goes, read in the transaction of the change it tells of. */
 export async function noticeAddress(
   db: Db,
   userId: string,
 ): Promise<{ to: string; login: string } | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .select(['login', 'email', 'email_verified_at'])
-    .where('id', '=', userId)
-    .executeTakeFirst()
-  if (!row?.email || row.email_verified_at === null) return undefined
-  return { to: row.email, login: row.login }
+  const user = await userRepository(db).findById(userId)
+  const to = user && verifiedAddress(user)
+  return user && to ? { to, login: user.login } : undefined
 }

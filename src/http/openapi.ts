@@ -55,6 +55,10 @@ export const registerOpenApi = fp(
         tags: [
           { name: 'users', description: 'Registration and accounts' },
           { name: 'sessions', description: 'Log in, refresh, log out' },
+          {
+            name: 'recovery',
+            description: 'A new password by a code mailed to a verified address',
+          },
           { name: 'keys', description: 'Public keys for verifying access tokens' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

@@ -19,6 +19,8 @@ export interface Throttle {
   loginAttempt(address: string): Promise<void>
   /** Counts a registration from `address`; 429 beyond the per-address rate. */
   registration(address: string): Promise<void>
+  /** Counts a recovery request (POST /recovery/) from `address`; 429 beyond the per-address rate. */
+  recoveryRequest(address: string): Promise<void>
   /**
    * Runs `check` (a password check of `account` from `address`) unless the account is backing
    * off for this address or for all, or another check past a back-off threshold is running: then
@@ -42,6 +44,7 @@ function tooMany(msBeforeNext: number, detail: string): AppError {
 export const noThrottle: Throttle = {
   loginAttempt: async () => {},
   registration: async () => {},
+  recoveryRequest: async () => {},
   guard: (_account, _address, check) => check(),
 }
 
@@ -77,6 +80,11 @@ export function createThrottle(limiter: LimiterFactory, limits: ThrottleLimits):
     keyPrefix: 'register:addr',
     points: limits.registerPerAddress.points,
     duration: limits.registerPerAddress.seconds,
+  })
+  const recoveries = limiter({
+    keyPrefix: 'recovery:addr',
+    points: limits.recoveryPerAddress.points,
+    duration: limits.recoveryPerAddress.seconds,
   })
   const pair = (account: string, address: string) => `${account}|${address}`
 
@@ -172,6 +180,8 @@ export function createThrottle(limiter: LimiterFactory, limits: ThrottleLimits):
       consume(logins, addressKey(address), 'Too many login attempts from this address.'),
     registration: (address) =>
       consume(registrations, addressKey(address), 'Too many registrations from this address.'),
+    recoveryRequest: (address) =>
+      consume(recoveries, addressKey(address), 'Too many recovery requests from this address.'),
 
     async guard(account, address, check) {
       const attempt = await begin(account, address)

@@ -1,14 +1,23 @@
 import fp from 'fastify-plugin'
+import { createEmailVerification, type EmailVerification } from './email-verification.ts'
 import { createUserService, type UserService } from './service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     users: UserService
+    /** Proving the caller's address: the code mailed to it, or another one. */
+    emailVerification: EmailVerification
   }
 }
 
 export default fp(
   async (app) => {
+    const email = {
+      codes: app.oneTimeCodes,
+      record: app.outbox.record,
+      codeTtlSeconds: app.config.recovery.emailCodeTtlSeconds,
+      required: app.config.recovery.emailRequired,
+    }
     app.decorate(
       'users',
       createUserService({
@@ -17,8 +26,13 @@ export default fp(
         hasher: app.hasher,
         policy: app.passwordPolicy,
         throttle: app.throttle,
+        email,
       }),
     )
+    app.decorate('emailVerification', createEmailVerification(app.store.db, app.clock, email))
   },
-  { name: 'users', dependencies: ['core', 'store', 'passwords', 'throttle'] },
+  {
+    name: 'users',
+    dependencies: ['core', 'store', 'passwords', 'throttle', 'outbox', 'one-time-codes'],
+  },
 )

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.ts'
 import { counted } from '../metrics/outcomes.ts'
+import { languageOf } from '../outbox/mail.ts'
 import { PasswordPolicy } from '../passwords/schemas.ts'
 import { BODY_ERRORS, problems } from '../schemas.ts'
 import { RegisterBody, UserSchema, userBody } from './schemas.ts'
 
 const registrationOutcomes = {
   login_taken: 'taken',
+  email_taken: 'taken',
   validation_failed: 'invalid',
   password_policy: 'invalid',
   rate_limited: 'throttled',
@@ -21,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/user/',
     {
       schema: {
-        summary: 'Register',
+        summary: 'Register; with an email address, a code to verify it is mailed',
         tags,
         body: RegisterBody,
         response: {
@@ -30,6 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             ...BODY_ERRORS,
             'password_policy',
             'login_taken',
+            'email_taken',
             'rate_limited',
             'overloaded',
           ),
@@ -49,8 +52,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             if (!(failed instanceof AppError)) throw failed
             throw app.users.rejectRegistration(request.body, failed.errors ?? [])
           }
-          const { login, password } = request.body
-          return app.users.register(login, password, 'user', request.ip)
+          const { login, password, email } = request.body
+          return app.users.register(login, password, 'user', {
+            address: request.ip,
+            email,
+            language: languageOf(request.headers['accept-language']),
+          })
         },
       )
       return reply.code(201).header('location', `/user/${user.id}`).send(userBody(user))

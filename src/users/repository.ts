@@ -9,6 +9,8 @@ export interface NewUser {
   passwordHash: string
   role: Role
   now: Date
+  /** As checkEmail gives them, or absent for no address. */
+  email?: { address: string; key: string }
 }
 
 function withHash(row: Selectable<UsersTable>): UserWithHash {
@@ -19,6 +21,9 @@ function withHash(row: Selectable<UsersTable>): UserWithHash {
     role: row.role,
     registeredAt: toDate(row.registered_at),
     passwordChangedAt: toDate(row.password_changed_at),
+    email: row.email,
+    emailKey: row.email_key,
+    emailVerifiedAt: row.email_verified_at === null ? null : toDate(row.email_verified_at),
     passwordHash: row.password_hash,
   }
 }
@@ -32,7 +37,10 @@ export function userRepository(db: Db) {
   const byId = (id: string) =>
     db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
   return {
-    /** Throws the driver's unique violation when the login key is taken (see db/errors.ts). */
+    /**
+     * Throws the driver's unique violation when the login key or the email key is taken (see
+     * db/errors.ts).
+     */
     async insert(user: NewUser): Promise<User> {
       const at = user.now.toISOString()
       const row = await db
@@ -45,6 +53,9 @@ export function userRepository(db: Db) {
           role: user.role,
           registered_at: at,
           password_changed_at: at,
+          email: user.email?.address ?? null,
+          email_key: user.email?.key ?? null,
+          email_verified_at: null,
         })
         .returningAll()
         .executeTakeFirstOrThrow()
@@ -63,6 +74,33 @@ export function userRepository(db: Db) {
         .where('login_key', '=', loginKey)
         .executeTakeFirst()
       return row !== undefined
+    },
+
+    async existsByEmailKey(emailKey: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('users')
+        .select('id')
+        .where('email_key', '=', emailKey)
+        .executeTakeFirst()
+      return row !== undefined
+    },
+
+    async findByKey(loginKey: string): Promise<User | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('login_key', '=', loginKey)
+        .executeTakeFirst()
+      return row && withoutHash(withHash(row))
+    },
+
+    async findByEmailKey(emailKey: string): Promise<User | undefined> {
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('email_key', '=', emailKey)
+        .executeTakeFirst()
+      return row && withoutHash(withHash(row))
     },
 
     /** For the password check only. */
@@ -106,6 +144,33 @@ export function userRepository(db: Db) {
         .set({ password_hash: passwordHash, password_changed_at: now.toISOString() })
         .where('id', '=', id)
         .execute()
+    },
+
+    /**
+     * A new address (or none), unverified. Throws the driver's unique violation when another
+     * account has it.
+     */
+    async setEmail(id: string, email: { address: string; key: string } | null): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({
+          email: email?.address ?? null,
+          email_key: email?.key ?? null,
+          email_verified_at: null,
+        })
+        .where('id', '=', id)
+        .execute()
+    },
+
+    /** The address is proven, if it is still `address`. */
+    async markEmailVerified(id: string, address: string, now: Date): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ email_verified_at: now.toISOString() })
+        .where('id', '=', id)
+        .where('email', '=', address)
+        .executeTakeFirst()
+      return result.numUpdatedRows > 0n
     },
 
     /** Its refresh tokens go with it (ON DELETE CASCADE). */

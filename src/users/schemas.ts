@@ -10,6 +10,8 @@ const EXAMPLE_USER = {
   login: 'alice',
   role: 'user',
   registered_at: '2026-11-21T23:51:28.123Z',
+  email: 'alice@example.com',
+  email_verified: true,
 }
 
 export const UserSchema = Type.Object(
@@ -18,6 +20,12 @@ export const UserSchema = Type.Object(
     login: Type.String(),
     role: Type.Enum([...ROLES]),
     registered_at: Type.String({ format: 'date-time' }),
+    email: Type.Union([Type.String(), Type.Null()], {
+      description: 'The address as stored (the domain IDNA-encoded), or null for none',
+    }),
+    email_verified: Type.Boolean({
+      description: 'A code mailed to this address came back; false again after every change',
+    }),
   },
   { examples: [EXAMPLE_USER] },
 )
@@ -29,17 +37,37 @@ export function userBody(user: User): UserBody {
     login: user.login,
     role: user.role,
     registered_at: user.registeredAt.toISOString(),
+    email: user.email,
+    email_verified: user.email !== null && user.emailVerifiedAt !== null,
   }
 }
 
 // The real rules are in login-name.ts; this only keeps absurd inputs out.
 export const Login = Type.String({ minLength: 1, maxLength: 1024 })
 
+// The real rules are in email-address.ts (reported in the service's words, with the others).
+export const Email = Type.String({
+  description: 'At most 254 characters, one @; compared case-insensitively',
+})
+
+/** An address or null (none). One JSON type list, so a wrong type is one error, not three. */
+export const EmailOrNull = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  description: 'An email address (at most 254 characters, one @), or null for none',
+})
+
 export const RegisterBody = Type.Object(
-  { login: Login, password: Password },
+  {
+    login: Login,
+    password: Password,
+    // Optional unless EMAIL_REQUIRED=on; a verification code is mailed to it.
+    email: Type.Optional(EmailOrNull),
+  },
   {
     additionalProperties: false,
-    examples: [{ login: 'alice', password: 'correct horse battery staple' }],
+    examples: [
+      { login: 'alice', password: 'correct horse battery staple', email: 'alice@example.com' },
+    ],
   },
 )
 
@@ -61,3 +89,16 @@ export const UserList = Type.Object(
   },
   { examples: [{ items: [EXAMPLE_USER], next_cursor: null }] },
 )
+
+export const VerifyEmailBody = Type.Object(
+  {
+    code: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'The digits of the mail, as a string (spaces and hyphens are ignored)',
+    }),
+  },
+  { additionalProperties: false, examples: [{ code: '046213' }] },
+)
+
+export const EmptyBody = Type.Object({}, { additionalProperties: false })

@@ -1,11 +1,14 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from '../clock.ts'
-import { isUniqueViolation } from '../db/errors.ts'
+import { isUniqueViolationOf } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError, type FieldError } from '../errors.ts'
+import type { Language } from '../outbox/mail.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
 import type { Throttle } from '../throttle/throttle.ts'
+import { checkEmail } from './email-address.ts'
+import { type EmailOptions, mailVerificationCode } from './email-verification.ts'
 import { checkLogin } from './login-name.ts'
 import { userRepository } from './repository.ts'
 import type { Role, User } from './types.ts'
@@ -16,6 +19,23 @@ export interface UserServiceOptions {
   hasher: Hasher
   policy: PasswordPolicy
   throttle: Throttle
+  email: EmailOptions
+}
+
+export interface Registration {
+  /** The client's, for the per-address registration limit (none from the command line). */
+  address?: string
+  /** An address to verify, or null/absent for none (EMAIL_REQUIRED=on needs one). */
+  email?: string | null
+  /** The language of the verification mail. */
+  language?: Language
+}
+
+/** A unique violation of the login or the address → its 409. */
+export function takenError(error: unknown): AppError | undefined {
+  if (isUniqueViolationOf(error, 'email_key')) return new AppError('email_taken')
+  if (isUniqueViolationOf(error, 'login_key')) return new AppError('login_taken')
+  return undefined
 }
 
 /** Who is asking: the authenticated caller. */
@@ -35,12 +55,20 @@ export function rejected(errors: FieldError[]): AppError {
 }
 
 /** Accounts: creating them, reading them, and an admin deleting them. */
-export function createUserService({ db, clock, hasher, policy, throttle }: UserServiceOptions) {
+export function createUserService(options: UserServiceOptions) {
+  const { db, clock, hasher, policy, throttle, email: emailOptions } = options
   const users = userRepository(db)
 
   return {
-    /** Every login and password rule `login` and `password` break (whichever are strings). */
-    registrationErrors(login: unknown, password: unknown): { key?: string; errors: FieldError[] } {
+    /**
+     * Every login, password and address rule `login`, `password` and `email` break (whichever
+     * are strings; a missing address only when one is required).
+     */
+    registrationErrors(
+      login: unknown,
+      password: unknown,
+      email?: unknown,
+    ): { key?: string; email?: { address: string; key: string }; errors: FieldError[] } {
       const errors: FieldError[] = []
       let key: string | undefined
       if (typeof login === 'string') {
@@ -49,49 +77,71 @@ export function createUserService({ db, clock, hasher, policy, throttle }: UserS
         else errors.push(...checked.errors)
       }
       if (typeof password === 'string') errors.push(...policy.check(password, 'password', key))
-      return { key, errors }
+      let address: { address: string; key: string } | undefined
+      if (typeof email === 'string') {
+        const checked = checkEmail(email)
+        if (checked.ok) address = { address: checked.address, key: checked.key }
+        else errors.push(...checked.errors)
+      } else if ((email === undefined || email === null) && emailOptions.required) {
+        errors.push({ field: 'email', code: 'required', message: 'is required' })
+      }
+      return { key, email: address, errors }
     },
 
     /** A 422 naming every failed rule: the schema's and, where it can tell, the policy's. */
     rejectRegistration(body: unknown, schemaErrors: FieldError[]): AppError {
-      const { login, password } = (typeof body === 'object' && body !== null ? body : {}) as Record<
-        string,
-        unknown
-      >
+      const { login, password, email } = (
+        typeof body === 'object' && body !== null ? body : {}
+      ) as Record<string, unknown>
       const errors = [...schemaErrors]
-      for (const error of this.registrationErrors(login, password).errors) {
+      for (const error of this.registrationErrors(login, password, email).errors) {
         if (!errors.some((e) => e.field === error.field && e.code === error.code))
           errors.push(error)
       }
       return rejected(errors)
     },
 
-    /** `address` is the client's, for the per-address registration limit (none from the CLI). */
+    /**
+     * A new account; with an address, its verification code is issued and its mail recorded in
+     * the same transaction.
+     */
     async register(
       login: string,
       password: string,
       role: Role = 'user',
-      address?: string,
+      registration: Registration = {},
     ): Promise<User> {
+      const { address } = registration
       if (address !== undefined) await throttle.registration(address)
       hasher.admission.assertAdmits()
-      const { key, errors } = this.registrationErrors(login, password)
-      if (!key || errors.length > 0) throw rejected(errors)
-      // Spare the hash when the login is plainly taken; the UNIQUE index still settles races.
+      const checked = this.registrationErrors(login, password, registration.email)
+      const { key, email } = checked
+      if (!key || checked.errors.length > 0) throw rejected(checked.errors)
+      // Spare the hash when the login or address is plainly taken; the UNIQUE indexes still
+      // settle races.
       if (await users.existsByKey(key)) throw new AppError('login_taken')
+      if (email && (await users.existsByEmailKey(email.key))) throw new AppError('email_taken')
       const passwordHash = await hasher.hash(normalisePassword(password))
       try {
-        return await users.insert({
-          id: uuidv7(),
-          login,
-          loginKey: key,
-          passwordHash,
-          role,
-          now: clock.now(),
+        return await db.transaction().execute(async (trx) => {
+          const now = clock.now()
+          const user = await userRepository(trx).insert({
+            id: uuidv7(),
+            login,
+            loginKey: key,
+            passwordHash,
+            role,
+            now,
+            email,
+          })
+          if (email) {
+            const language = registration.language ?? 'en'
+            await mailVerificationCode(trx, emailOptions, user, email.address, language, now)
+          }
+          return user
         })
       } catch (error) {
-        if (isUniqueViolation(error)) throw new AppError('login_taken')
-        throw error
+        throw takenError(error) ?? error
       }
     },
 

@@ -11,6 +11,12 @@ export interface User {
   role: Role
   registeredAt: Date
   passwordChangedAt: Date
+  /** As users/email-address.ts stores it (the domain IDNA-encoded), or null for none. */
+  email: string | null
+  /** The NFKC case-folded address: unique, and how recovery by address finds the account. */
+  emailKey: string | null
+  /** When a code sent to `email` came back; null until then, and again after every change. */
+  emailVerifiedAt: Date | null
 }
 
 /** The stored account with its hash: only the password check (authn/password.ts) reads it. */

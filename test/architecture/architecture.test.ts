@@ -74,22 +74,28 @@ describe('one place for each delicate rule', () => {
     return hits
   }
 
-  test('one function checks passwords: only authn/password.ts verifies and throttles them', async () => {
+  test('one function checks passwords: only authn/password.ts verifies them; the account throttle guards passwords and mailed recovery codes, nothing else', async () => {
     assert.deepEqual(await filesMatching(/\.verify(Dummy)?\(\s*(found|stored|dummy)/), [
       'src/authn/password.ts',
     ])
-    // The account's one failure counter: passwords, and saved recovery codes (which count like
-    // failed logins), each checked in one place.
+    // The account's one failure counter: passwords, saved recovery codes and mailed recovery
+    // codes (which count like failed logins), each checked in one place.
     assert.deepEqual(await filesMatching(/throttle\.guard\(/), [
       'src/authn/password.ts',
       'src/factors/recovery-code-check.ts',
+      'src/recovery/complete.ts',
     ])
   })
 
   test('one helper takes the user lock: only users/lock.ts writes the no-op that locks', async () => {
     assert.deepEqual(await filesMatching(/password_changed_at: sql/), ['src/users/lock.ts'])
     const callers = await filesMatching(/withUserLock\(/)
-    for (const file of ['src/sessions/service.ts', 'src/authn/credentials.ts']) {
+    for (const file of [
+      'src/sessions/service.ts',
+      'src/authn/credentials.ts',
+      'src/authn/email.ts',
+      'src/recovery/complete.ts',
+    ]) {
       assert.ok(callers.includes(file), `${file} takes the lock through withUserLock`)
     }
   })

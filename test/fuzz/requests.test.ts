@@ -17,7 +17,7 @@ import {
 } from '../support/fuzz/store.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertClientError } from '../support/problems.ts'
-import { PASSWORD } from '../support/requests.ts'
+import { PASSWORD, USER_FIELDS } from '../support/requests.ts'
 
 // Property-based tests of whole requests: any method, path, query string, content type, body
 // and Authorization header, on every endpoint.
@@ -26,7 +26,8 @@ import { PASSWORD } from '../support/requests.ts'
 const SUCCESS: Record<string, number[]> = {
   GET: [200],
   HEAD: [200],
-  POST: [200, 201],
+  POST: [200, 201, 202],
+  PUT: [200],
   DELETE: [204],
 }
 
@@ -70,6 +71,22 @@ async function judge(
   const fields = parsedFields(req)
   if (res.statusCode === 201) {
     assertUserCreated(before, after, res, fields?.login as string, what)
+    return
+  }
+  if (res.statusCode === 202) {
+    // A recovery request or a new verification code: only the outbox and the codes change.
+    assertSameStore(before, after, what)
+    return
+  }
+  if (req.method === 'PUT') {
+    // PUT /user/me/email with the right password: the caller's address, and nothing else.
+    assert.ok(actor && fields?.password === PASSWORD, `a change without the password: ${where}`)
+    assert.equal(res.json().id, actor.id, where)
+    const others = (s: StoreSnapshot) => ({
+      ...s,
+      users: s.users.filter((u) => u.id !== actor.id),
+    })
+    assertSameStore(others(before), others(after), `another user changed: ${where}`)
     return
   }
   if (req.method === 'POST') {
@@ -126,7 +143,7 @@ async function judge(
   } else if ('id' in body) {
     assert.ok(actor, `a user's data without a valid token: ${where}`)
     assert.ok(actor.id === body.id || actor.role === 'admin', `another user's data: ${where}`)
-    assert.deepEqual(Object.keys(body).sort(), ['id', 'login', 'registered_at', 'role'], where)
+    assert.deepEqual(Object.keys(body).sort(), USER_FIELDS, where)
   } else if ('items' in body) {
     assert.equal(actor?.role, 'admin', `the user list without an admin token: ${where}`)
   } else if ('keys' in body) {

@@ -46,6 +46,8 @@ for (const dialect of dialects()) {
         login: 'Ivan',
         role: 'user',
         registered_at: created.registered_at,
+        email: null,
+        email_verified: false,
       })
       // The access token is accepted at once.
       await assertTokenAccepted(app, body.access_token, created.id, 'the new access token')

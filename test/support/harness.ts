@@ -25,6 +25,7 @@ export const TEST_ENV = {
   ...FAST_ARGON2,
   THROTTLE_LOGIN_PER_ADDRESS: '100000',
   THROTTLE_REGISTER_PER_ADDRESS: '100000',
+  THROTTLE_RECOVERY_PER_ADDRESS: '100000',
   // Bursts in tests (races, many sessions) on a loaded machine must not meet the overload bound;
   // test/hardening/overload.test.ts sets its own.
   HASH_QUEUE_MAX_WAIT_MS: '60000',
@@ -94,11 +95,18 @@ export interface HarnessOptions {
 export async function makeApp(t: TestContext, options: HarnessOptions = {}): Promise<Harness> {
   const databaseUrl =
     options.databaseUrl ?? (await freshDatabaseUrl(t, options.dialect ?? 'sqlite'))
+  // Removed only once the app has closed: its sender may be writing a mail until then.
+  const mailRoot = await mkdtemp(join(tmpdir(), 'usersvc-test-'))
+  let app: App | undefined
+  t.after(async () => {
+    await app?.close()
+    await rm(mailRoot, { recursive: true, force: true })
+  })
   const config = loadConfig({
     LOG_LEVEL: 'info',
     ...TEST_ENV,
     // Mail goes to files of this test (support/mail.ts mailDir reads them), unless it says where.
-    MAIL_DIR: join(await tempDir(t), 'mail'),
+    MAIL_DIR: join(mailRoot, 'mail'),
     ...options.env,
     DATABASE_URL: databaseUrl,
   })
@@ -110,7 +118,7 @@ export async function makeApp(t: TestContext, options: HarnessOptions = {}): Pro
     },
   })
   const clock = options.clock ?? new TestClock()
-  const app = buildApp({
+  app = buildApp({
     config,
     clock,
     logStream,
@@ -118,7 +126,6 @@ export async function makeApp(t: TestContext, options: HarnessOptions = {}): Pro
     store: options.store,
     tls: options.tls,
   })
-  t.after(() => app.close())
   await app.ready()
   return { app, config, clock, databaseUrl, logs }
 }

@@ -11,7 +11,7 @@ export const NEW_PASSWORD = 'a brand new tremendously long passphrase'
 export const NO_SUCH_UUID = '01a2008d-2e29-7252-ac0e-b2345badb6bc'
 
 /** The fields of a public user (GET /user/me, /user/{id}, POST /user/), sorted. */
-export const USER_FIELDS = ['id', 'login', 'registered_at', 'role']
+export const USER_FIELDS = ['email', 'email_verified', 'id', 'login', 'registered_at', 'role']
 /** The fields of a login or refresh answer, sorted. */
 export const SESSION_FIELDS = ['access_token', 'expires_in', 'refresh_token', 'token_type', 'user']
 
@@ -20,7 +20,14 @@ export interface Session {
   refresh_token: string
   expires_in: number
   token_type: string
-  user: { id: string; login: string; role: string; registered_at: string }
+  user: {
+    id: string
+    login: string
+    role: string
+    registered_at: string
+    email: string | null
+    email_verified: boolean
+  }
 }
 
 export function bearer(token: string) {

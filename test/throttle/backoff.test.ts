@@ -21,6 +21,7 @@ function limits(overrides: Partial<ThrottleLimits> = {}): ThrottleLimits {
   return {
     loginPerAddress: { points: 1000, seconds: 60 },
     registerPerAddress: { points: 1000, seconds: 60 },
+    recoveryPerAddress: { points: 1000, seconds: 60 },
     backoffAfterPerAddress: 100,
     backoffAfterPerAccount: 100,
     backoffMaxSeconds: 900,

@@ -121,8 +121,8 @@ test('every problem code of the catalogue has its own words in every language', 
 
 test('problems about one field go next to that field', () => {
   assert.equal(problems.problemField('login_taken', 'password'), 'login')
-  assert.equal(problems.problemField('invalid_credentials', 'current_password'), 'current_password')
   assert.equal(problems.problemField('email_taken', 'password'), 'email')
+  assert.equal(problems.problemField('invalid_credentials', 'current_password'), 'current_password')
   assert.equal(problems.problemField('invalid_code', 'password'), 'code')
   assert.equal(problems.problemField('invalid_code', 'password', 'recovery_code'), 'recovery_code')
   for (const code of ['rate_limited', 'overloaded', 'unavailable', 'internal', 'forbidden']) {

@@ -8,7 +8,7 @@ import { getLocale } from './i18n.js'
 
 /**
  * A user as the service shows it. `email` is null when the account has none.
- * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email?: string | null, email_verified?: boolean }} User
+ * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean }} User
  */
 /** @typedef {{ access_token: string, token_type: string, expires_in: number, user: User }} TokenPair */
 /** @typedef {{ field: string, code: string, message: string, limit?: number }} FieldError */

@@ -24,6 +24,12 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/user/', fields: [] },
   { method: 'PUT', path: '/user/me/password', fields: ['current_password', 'new_password'] },
   { method: 'DELETE', path: '/user/{id}', fields: [] },
+  { method: 'PUT', path: '/user/me/email', fields: ['email', 'password'] },
+  { method: 'POST', path: '/user/me/email/verify', fields: ['code'] },
+  { method: 'POST', path: '/user/me/email/verification', fields: [] },
+  { method: 'POST', path: '/recovery/', fields: ['login'] },
+  { method: 'POST', path: '/recovery/', fields: ['email'] },
+  { method: 'POST', path: '/recovery/complete', fields: ['login', 'code', 'new_password'] },
 ]
 
 // Symbolic requests: test users are named, and resolved when the request is sent.

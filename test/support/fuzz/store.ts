@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import type { LightMyRequestResponse } from 'fastify'
 import type { App } from '../../../src/app.ts'
+import { USER_FIELDS } from '../requests.ts'
 
 export interface StoreSnapshot {
   users: Array<Record<string, unknown>>
@@ -40,7 +41,7 @@ export function assertUserCreated(
   const where = `${what} → ${res.statusCode} ${res.body}`
   assert.match(String(res.headers['content-type']), /^application\/json/, where)
   const body = res.json() as { id: string; login: string; role: string }
-  assert.deepEqual(Object.keys(body).sort(), ['id', 'login', 'registered_at', 'role'], where)
+  assert.deepEqual(Object.keys(body).sort(), USER_FIELDS, where)
   assert.equal(body.role, 'user', where)
   if (login !== undefined) assert.equal(body.login, login, where)
   assert.equal(res.headers.location, `/user/${body.id}`, where)

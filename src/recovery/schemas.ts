@@ -1,0 +1,38 @@
+import Type from 'typebox'
+import { Password } from '../passwords/schemas.ts'
+import { Email, Login } from '../users/schemas.ts'
+
+// An account is named by its login or by its email address: exactly one of the two.
+
+export const RecoveryRequestBody = Type.Object(
+  { login: Type.Optional(Login), email: Type.Optional(Email) },
+  {
+    additionalProperties: false,
+    description: 'login or email, not both',
+    examples: [{ login: 'alice' }, { email: 'alice@example.com' }],
+  },
+)
+
+export const CompleteRecoveryBody = Type.Object(
+  {
+    login: Type.Optional(Login),
+    email: Type.Optional(Email),
+    code: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'The digits of the mail, as a string (spaces and hyphens are ignored)',
+    }),
+    new_password: Password,
+  },
+  {
+    additionalProperties: false,
+    description: 'login or email (not both), the code mailed to the account, a new password',
+    examples: [
+      {
+        login: 'alice',
+        code: '04711236',
+        new_password: 'a brand new tremendously long passphrase',
+      },
+    ],
+  },
+)
