@@ -4,20 +4,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import {
-  followLink,
-  recordRequests,
-  registerVerified,
-  registerWithEmail,
-} from '../support/accounts.ts'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { registerWithEmail, verifiedAccount } from '../support/email.ts'
 import { codeIn, smtpSink } from '../support/mail.ts'
 import {
   assertFocused,
   fieldError,
+  followLink,
   heading,
   noFieldErrors,
   openApp,
+  recordRequests,
   reload,
   signInUi,
   status,
@@ -140,7 +137,13 @@ test('sign-up where the service needs an address: its refusal is shown at the fi
 test('in Russian: the verification link fills in the code and waits; signed out, it asks to sign in first', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerWithEmail(web.app, 'pavel', 'pavel@example.com', { language: 'ru' })
+  const created = await web.app.inject({
+    method: 'POST',
+    url: '/user/',
+    headers: { 'accept-language': 'ru' },
+    payload: { login: 'pavel', password: PASSWORD, email: 'pavel@example.com' },
+  })
+  assert.equal(created.statusCode, 201, created.body)
   const message = await mail.next('pavel@example.com')
   assert.equal(message.subject, 'Подтвердите адрес почты')
   const code = codeIn(message)
@@ -184,8 +187,8 @@ test('in Russian: the verification link fills in the code and waits; signed out,
 test('change the address: a taken one, a malformed one and a wrong password are refused at their fields; the new one is confirmed from its link; then removed', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerVerified(web.app, mail, 'quinn', 'quinn@example.com')
-  await registerWithEmail(web.app, 'rosa', 'rosa@example.com')
+  await verifiedAccount(web.app, mail, 'quinn', 'quinn@example.com')
+  assert.equal((await registerWithEmail(web.app, 'rosa', 'rosa@example.com')).statusCode, 201)
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await signInUi(tab, 'quinn')

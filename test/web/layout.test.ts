@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { registerWithEmail } from '../support/accounts.ts'
 import { inTab, SCREENSHOTS, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { registerWithEmail } from '../support/email.ts'
 import { heading, openApp } from '../support/page.ts'
 import { PASSWORD, register } from '../support/requests.ts'
 
@@ -74,7 +74,11 @@ test('at 390 px in Russian: no view scrolls sideways, menu links and account val
 test('recovery views, the verification link and the account page’s new parts, at 390 and 1280 px in both languages: nothing scrolls sideways', async (t) => {
   const web = await serve(t)
   // A long address: it must wrap, not widen the page.
-  await registerWithEmail(web.app, 'anastasia', 'anastasia.konstantinopolskaya@example.com')
+  assert.equal(
+    (await registerWithEmail(web.app, 'anastasia', 'anastasia.konstantinopolskaya@example.com'))
+      .statusCode,
+    201,
+  )
   for (const locale of ['en-US', 'ru-RU']) {
     for (const width of [390, 1280]) {
       await inTab(

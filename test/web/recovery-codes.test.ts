@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { registerVerified } from '../support/accounts.ts'
 import { inTab, SETTLE_MS, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { verifiedAccount } from '../support/email.ts'
 import { eventually } from '../support/eventually.ts'
 import { smtpSink } from '../support/mail.ts'
 import {
@@ -30,7 +30,7 @@ function codesPart(page: Page) {
 test('saved recovery codes: made with the password, shown once, copied and downloaded; one sets a new password; the count drops', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerVerified(web.app, mail, 'uma', 'uma@example.com')
+  await verifiedAccount(web.app, mail, 'uma', 'uma@example.com')
   await inTab(browser(), web, async (tab) => {
     const { page, context } = tab
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.origin })

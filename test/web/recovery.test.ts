@@ -4,15 +4,17 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { followLink, recordRequests, registerVerified } from '../support/accounts.ts'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { verifiedAccount } from '../support/email.ts'
 import { codeIn, smtpSink } from '../support/mail.ts'
 import {
   assertFocused,
   fieldError,
+  followLink,
   heading,
   noFieldErrors,
   openApp,
+  recordRequests,
   status,
 } from '../support/page.ts'
 import { codesOf } from '../support/recovery-codes.ts'
@@ -33,7 +35,7 @@ async function signInWith(page: Page, password: string, labels = { password: 'Pa
 test('forgot password, by login: the code from the mail and a new password; the old one no longer signs in', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerVerified(web.app, mail, 'sara', 'sara@example.com')
+  await verifiedAccount(web.app, mail, 'sara', 'sara@example.com')
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await openApp(tab, '#/signin')
@@ -89,7 +91,7 @@ test('forgot password, by login: the code from the mail and a new password; the 
 test('forgot password, by email, in Russian by the language switch: the mail is in Russian, its link fills the form and waits', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerVerified(web.app, mail, 'timur', 'timur@example.com')
+  await verifiedAccount(web.app, mail, 'timur', 'timur@example.com')
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await openApp(tab, '#/forgot')
@@ -135,7 +137,7 @@ test('forgot password, by email, in Russian by the language switch: the mail is 
 test('forgot password: a new code may be asked for; the first one is then refused', async (t) => {
   const mail = await smtpSink(t)
   const web = await serve(t, { SMTP_URL: mail.url })
-  await registerVerified(web.app, mail, 'ugo', 'ugo@example.com')
+  await verifiedAccount(web.app, mail, 'ugo', 'ugo@example.com')
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await openApp(tab, '#/forgot')
