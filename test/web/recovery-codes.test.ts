@@ -124,6 +124,7 @@ test('a second set replaces the first: the page says so before, and shows only n
     assert.equal(await replaces.isVisible(), false, 'nothing to replace yet')
     await part.getByLabel('Password', { exact: true }).fill(PASSWORD)
     await part.getByRole('button', { name: 'Generate codes' }).click()
+    await part.locator('[data-field="codes"] code').first().waitFor()
     const first = await part.locator('[data-field="codes"] code').allInnerTexts()
     assert.equal(first.length, 10)
     await replaces.waitFor()

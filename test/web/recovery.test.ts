@@ -101,7 +101,7 @@ test('forgot password, by email, in Russian by the language switch: the mail is 
     assert.equal(await page.getByLabel('Логин', { exact: true }).isVisible(), false)
     await page.getByLabel('Адрес электронной почты', { exact: true }).fill('timur@example.com')
     await page.getByRole('button', { name: 'Прислать код' }).click()
-    await heading(page, 'Новый пароль').waitFor()
+    await heading(page, 'Восстановление пароля').waitFor()
     await page.getByText('Для учётной записи с адресом timur@example.com.').waitFor()
     await status(page, 'Если у учётной записи есть адрес почты, код уже в пути.')
 
@@ -110,7 +110,7 @@ test('forgot password, by email, in Russian by the language switch: the mail is 
     assert.equal(message.subject, 'Восстановление пароля')
     const requests = recordRequests(tab)
     await followLink(tab, message)
-    await heading(page, 'Новый пароль').waitFor()
+    await heading(page, 'Восстановление пароля').waitFor()
     await page.getByText('Для учётной записи timur.').waitFor()
     const code = page.getByLabel('Код из письма', { exact: true })
     assert.equal(await code.inputValue(), codeIn(message), 'the code of the link is filled in')

@@ -132,7 +132,7 @@ const ru = {
   'forgot.toSaved': 'Воспользуйтесь сохранённым кодом восстановления',
   'forgot.toSignin': 'Вернуться ко входу',
 
-  'recover.title': 'Новый пароль',
+  'recover.title': 'Восстановление пароля',
   'recover.forLogin': 'Для учётной записи {login}.',
   'recover.forEmail': 'Для учётной записи с адресом {email}.',
   'recover.intro':
