@@ -115,6 +115,33 @@ test('sign-up without an email address: the account page offers to add one', asy
   })
 })
 
+test('new codes asked for too often: the wait is said in minutes, in both languages', async (t) => {
+  const mail = await smtpSink(t)
+  const web = await serve(t, { SMTP_URL: mail.url })
+  assert.equal((await registerWithEmail(web.app, 'otto', 'otto@example.com')).statusCode, 201)
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await signInUi(tab, 'otto')
+    const part = section(page, 'Email address')
+    const resend = part.getByRole('button', { name: 'Send a new code' })
+    // Registration mailed the first of the five codes an hour.
+    for (let i = 0; i < 4; i++) {
+      const answered = page.waitForResponse((r) => r.url().endsWith('/user/me/email/verification'))
+      await resend.click()
+      assert.equal((await answered).status(), 202)
+      // The form takes one action at a time: the next click waits for this one to finish.
+      await part.locator('form[aria-busy="true"]').waitFor({ state: 'detached' })
+    }
+    await resend.click()
+    // The one message on the page (the other forms' are empty, hence hidden); not looked for
+    // by the part's name, which changes with the language.
+    const alert = page.getByRole('alert')
+    assert.equal(await alert.innerText(), 'Too many attempts. Try again in 60 minutes.')
+    await page.getByLabel('Language').selectOption('ru')
+    assert.equal(await alert.innerText(), 'Слишком много попыток. Повторите через 60 минут.')
+  })
+})
+
 test('sign-up where the service needs an address: its refusal is shown at the field', async (t) => {
   const web = await serve(t, { EMAIL_REQUIRED: 'on' })
   await inTab(browser(), web, async (tab) => {

@@ -18,6 +18,7 @@ interface Problems {
     context?: { credentials?: string; codes?: string; retryAfter?: number },
   ): string
   problemField(code: string, credentialsField: string, codeField?: string): string | undefined
+  waitCount(seconds: number): number
 }
 
 // The pages' modules are plain browser ES modules: imported by URL, as the browser does.
@@ -100,6 +101,13 @@ test('every problem code of the catalogue has its own words in every language', 
     'problem.invalid_credentials.confirm',
   )
   assert.equal(problems.problemKey('rate_limited'), 'problem.rate_limited.later')
+  // An hour's wait (5 codes an hour) is said in minutes.
+  assert.equal(
+    problems.problemKey('rate_limited', { retryAfter: 3412 }),
+    'problem.rate_limited.minutes',
+  )
+  assert.equal(problems.waitCount(3412), 57)
+  assert.equal(problems.waitCount(119), 119)
   // A saved recovery code is not "expired": it has words of its own.
   assert.equal(
     problems.problemKey('invalid_code', { codes: 'saved' }),
@@ -111,6 +119,7 @@ test('every problem code of the catalogue has its own words in every language', 
     'problem.invalid_credentials.current',
     'problem.invalid_credentials.confirm',
     'problem.rate_limited.later',
+    'problem.rate_limited.minutes',
     'problem.invalid_code.saved',
     'problem.unknown',
     'problem.network',

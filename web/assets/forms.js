@@ -1,7 +1,7 @@
 import { ApiError } from './api.js'
 import { h, uid } from './dom.js'
 import { tr } from './i18n.js'
-import { fieldErrorKey, problemField, problemKey } from './problems.js'
+import { fieldErrorKey, problemField, problemKey, waitCount } from './problems.js'
 
 /** @typedef {import('./i18n.js').MessageKey} MessageKey */
 /**
@@ -211,7 +211,7 @@ export function showProblem(target, error, context = {}) {
       codes: context.codes,
       retryAfter: error.retryAfter,
     })
-    const message = tr(key, { count: error.retryAfter ?? 0, status: error.status })
+    const message = tr(key, { count: waitCount(error.retryAfter ?? 0), status: error.status })
     place(
       problemField(error.code, context.credentialsField ?? 'password', context.codeField),
       message,

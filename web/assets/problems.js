@@ -27,6 +27,17 @@ export function fieldErrorKey(field, code) {
   return known(generic) ? generic : 'error.other'
 }
 
+/** From this many seconds on, a wait is said in minutes. */
+const MINUTES_FROM = 120
+
+/**
+ * The number a rate_limited message says: seconds, or whole minutes (rounded up) from two on.
+ * @param {number} seconds Retry-After
+ */
+export function waitCount(seconds) {
+  return seconds >= MINUTES_FROM ? Math.ceil(seconds / 60) : seconds
+}
+
 /**
  * The message for a problem `code` as a whole. `credentials` says which password was wrong on
  * an invalid_credentials (sign-in: login or password; `current`: changing it; `confirm`: deleting
@@ -42,6 +53,10 @@ export function problemKey(code, context = {}) {
   if (code === 'invalid_code' && context.codes === 'saved') return 'problem.invalid_code.saved'
   if (code === 'rate_limited' && context.retryAfter === undefined)
     return 'problem.rate_limited.later'
+  // A wait of an hour reads better in minutes (see waitCount).
+  if (code === 'rate_limited' && (context.retryAfter ?? 0) >= MINUTES_FROM) {
+    return 'problem.rate_limited.minutes'
+  }
   const key = `problem.${code}`
   return known(key) ? key : 'problem.unknown'
 }

@@ -242,6 +242,10 @@ const en = {
     one: 'Too many attempts. Try again in {count} second.',
     other: 'Too many attempts. Try again in {count} seconds.',
   },
+  'problem.rate_limited.minutes': {
+    one: 'Too many attempts. Try again in {count} minute.',
+    other: 'Too many attempts. Try again in {count} minutes.',
+  },
   'problem.rate_limited.later': 'Too many attempts. Try again later.',
   'problem.headers_too_large':
     'The page sent a request that is too large. Reload the page; if it happens again, clear the cookies of this site.',
