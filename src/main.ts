@@ -6,6 +6,7 @@ import pino from 'pino'
 import { type App, buildApp } from './app.ts'
 import type { Config } from './config/index.ts'
 import { ownUrl } from './config/server.ts'
+import { mailDestination } from './mail/destination.ts'
 import { startMetricsServer } from './metrics/server.ts'
 import { lowerThreadPoolPriority } from './passwords/priority.ts'
 import { loadTlsCredentials, type TlsCredentials } from './tls/credentials.ts'
@@ -46,6 +47,7 @@ function banner(
   const base = ownUrl(config.host, port, tls !== undefined)
   const lines = [`usersvc is listening on ${base}${tls ? ' (HTTP/2 and HTTP/1.1)' : ''}`]
   lines.push(`  database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`)
+  lines.push(`  mail:     ${mailDestination(config.mail)}`)
   lines.push(`  metrics:  ${metrics}`)
   if (tls?.local) {
     const ca = relative(process.cwd(), tls.local.caPath) || tls.local.caPath

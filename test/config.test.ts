@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       mail: {
         smtpUrl: undefined,
         requireTls: true,
+        caFile: undefined,
         from: 'usersvc <usersvc@localhost>',
         dir: './data/mail',
         publicUrl: 'https://localhost:8443',

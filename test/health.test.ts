@@ -21,7 +21,10 @@ for (const dialect of dialects()) {
       const res = await health(app, 'ready')
       assert.equal(res.statusCode, 200)
       assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
-      assert.deepEqual(res.json(), { status: 'ok', checks: { database: 'ok', signing_key: 'ok' } })
+      assert.deepEqual(res.json(), {
+        status: 'ok',
+        checks: { database: 'ok', signing_key: 'ok', mail: 'ok' },
+      })
       assert.equal(res.headers['cache-control'], 'no-store')
     })
 
@@ -40,7 +43,7 @@ for (const dialect of dialects()) {
       assert.equal(before.statusCode, 200)
       assert.deepEqual(before.json(), {
         status: 'ok',
-        checks: { database: 'ok', signing_key: 'ok' },
+        checks: { database: 'ok', signing_key: 'ok', mail: 'ok' },
       })
 
       await store.destroy()

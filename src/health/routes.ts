@@ -1,21 +1,45 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import Type from 'typebox'
 import { problems } from '../schemas.ts'
 
 const Status = Type.Object({ status: Type.Literal('ok') })
 const Readiness = Type.Object({
-  // degraded: serving, but Redis is away, so throttling limits are held per instance.
+  // degraded: serving, but Redis is away (throttling limits are held per instance), or mail is late.
   status: Type.Enum(['ok', 'degraded', 'unavailable']),
   checks: Type.Object({
     database: Type.Enum(['ok', 'down']),
     // down: the current signing key does not open with SIGNING_KEY_SECRET (no logins here).
     signing_key: Type.Enum(['ok', 'down']),
     redis: Type.Optional(Type.Enum(['ok', 'down'])),
+    // Checked when the database is ok. degraded: the oldest unsent mail is over 5 minutes old
+    // (the mail server is away or refusing); mail is queued meanwhile, and goes out when it is back.
+    mail: Type.Optional(Type.Enum(['ok', 'degraded'])),
   }),
 })
 
 const DATABASE_CHECK_MS = 2000
+
+/** The mail queue's state; undefined when the database would not say in time. */
+async function mailCheck(
+  app: FastifyInstance,
+  log: FastifyBaseLogger,
+): Promise<'ok' | 'degraded' | undefined> {
+  try {
+    const state = await Promise.race([
+      app.mail.readiness(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
+      ),
+    ])
+    if (state === 'degraded') log.warn('readiness: mail older than 5 minutes is still unsent')
+    return state
+  } catch (error) {
+    log.warn({ err: error }, 'readiness: mail check failed')
+    return undefined
+  }
+}
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -30,7 +54,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/health/ready',
     {
       schema: {
-        summary: 'Readiness: the database, the signing key (and Redis when configured)',
+        summary: 'Readiness: the database, the signing key, Redis when configured, and mail',
         tags: ['health'],
         response: { ...problems(), 200: Readiness, 503: Readiness },
       },
@@ -58,15 +82,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         request.log.error('readiness: the signing key does not open with SIGNING_KEY_SECRET')
       }
       const shared = await app.sharedState.status()
+      const mail = database === 'ok' ? await mailCheck(app, request.log) : undefined
       const checks = {
         database,
         signing_key: signingKey,
         ...(shared === 'not_configured' ? {} : { redis: shared }),
+        ...(mail ? { mail } : {}),
       } as const
       // Without the database, or a key to sign with, logins fail here: out of rotation. Without
-      // Redis it still serves correctly (limits per instance): it stays in, "degraded".
+      // Redis, or with mail late, it still serves correctly: it stays in, "degraded".
       const down = database === 'down' || signingKey === 'down'
-      const status = down ? 'unavailable' : shared === 'down' ? 'degraded' : 'ok'
+      const degraded = shared === 'down' || mail === 'degraded'
+      const status = down ? 'unavailable' : degraded ? 'degraded' : 'ok'
       return reply.code(down ? 503 : 200).send({ status, checks })
     },
   )

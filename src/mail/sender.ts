@@ -1,28 +1,29 @@
-import type { MailRequest } from '../outbox/mail.ts'
 import type { OutboxMessage } from '../outbox/repository.ts'
 import { PermanentFailure } from '../outbox/worker.ts'
-import { render } from './render.ts'
-import type { Transport } from './transport.ts'
+import { mailRequest, render } from './render.ts'
+import { maskAddress, type Transport } from './transport.ts'
 
 /**
- * Delivers one mail of the outbox. A mail server's permanent refusal (SMTP 5xx: no such mailbox,
- * policy) will not change on a retry; anything else (refused connection, 4xx, timeouts) may.
+ * Delivers one mail of the outbox. The transport says whether a failure is for good (SMTP 5xx to
+ * the message); a payload that is not a mail request never will be sent either.
  */
 export function mailSender(transport: Transport, publicUrl: string) {
   return async (message: OutboxMessage): Promise<void> => {
-    const mail = render(message.payload as MailRequest, publicUrl)
+    let request: ReturnType<typeof mailRequest>
     try {
-      await transport.send(mail)
-    } catch (error) {
-      const code = (error as { responseCode?: unknown }).responseCode
-      if (typeof code === 'number' && code >= 500 && code < 600) {
-        // The server's reply may quote the message; keep only its class and code.
-        throw new PermanentFailure(`the mail server refused it for good (SMTP ${code})`)
-      }
-      const reason = (error as { code?: unknown }).code
-      throw new Error(
-        typeof code === 'number' ? `SMTP ${code}` : `not delivered (${String(reason ?? 'error')})`,
-      )
+      request = mailRequest(message.payload)
+    } catch {
+      throw new PermanentFailure('the outbox message is not a mail request')
     }
+    await transport.send(render(request, publicUrl))
+  }
+}
+
+/** What log lines say about a mail: its template and masked address; never its code. */
+export function describeMail(message: OutboxMessage): Record<string, unknown> {
+  const { template, to } = (message.payload ?? {}) as { template?: unknown; to?: unknown }
+  return {
+    template: typeof template === 'string' ? template : undefined,
+    to: typeof to === 'string' ? maskAddress(to) : undefined,
   }
 }

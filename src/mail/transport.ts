@@ -1,8 +1,3 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import nodemailer from 'nodemailer'
-import { v7 as uuidv7 } from 'uuid'
-
 export interface Mail {
   to: string
   subject: string
@@ -16,54 +11,16 @@ export interface Transport {
   close(): void
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
-
-/**
- * nodemailer over SMTP (smtp:// with STARTTLS, smtps:// with TLS from the start). TLS is required
- * unless the server is on this host or `requireTls` is false: the mails carry codes.
- */
-export function smtpTransport(url: string, from: string, requireTls: boolean): Transport {
-  const { hostname, protocol } = new URL(url)
-  const secure = protocol === 'smtps:'
-  const mustEncrypt = requireTls && !LOOPBACK.has(hostname)
-  const transporter = nodemailer.createTransport({
-    url,
-    requireTLS: mustEncrypt && !secure,
-    ignoreTLS: !mustEncrypt && !secure,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  })
+/** What nodemailer is given for a mail, whichever the transport. */
+export function message(mail: Mail, from: string) {
   return {
-    async send(mail) {
-      await transporter.sendMail({ from, ...mail })
-    },
-    close: () => transporter.close(),
-  }
-}
-
-/**
- * Each message as an .eml file (RFC 5322, as an SMTP server would receive it) under `dir`,
- * readable by its owner only; `written` is told the file and the address.
- */
-export function fileTransport(
-  dir: string,
-  from: string,
-  written: (file: string, to: string) => void,
-): Transport {
-  const builder = nodemailer.createTransport({ streamTransport: true, buffer: true })
-  return {
-    async send(mail) {
-      const info = await builder.sendMail({ from, ...mail })
-      await mkdir(dir, { recursive: true, mode: 0o700 })
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-      const file = join(dir, `${stamp}-${uuidv7().slice(-12)}.eml`)
-      await writeFile(file, info.message as Buffer, { mode: 0o600, flag: 'wx' })
-      // The mode of a new file is masked by the umask; make sure of it.
-      await chmod(file, 0o600)
-      written(file, mail.to)
-    },
-    close: () => builder.close(),
+    from,
+    ...mail,
+    // RFC 3834: written by a machine; vacation responders and the like do not answer it.
+    headers: { 'Auto-Submitted': 'auto-generated' },
+    // Nothing in a mail is ever a path or a URL to fetch; nodemailer must not try.
+    disableFileAccess: true,
+    disableUrlAccess: true,
   }
 }
 

@@ -1,8 +1,19 @@
 import fp from 'fastify-plugin'
 import { type Record, recorder } from './record.ts'
-import { type OutboxMessage, outboxRepository } from './repository.ts'
+import { type ChannelStats, type OutboxMessage, outboxRepository } from './repository.ts'
 import { createOutboxWorker, type OutboxWorker, type WorkerOptions } from './worker.ts'
 
+export type ConsumeOptions = Pick<
+  WorkerOptions,
+  'onOutcome' | 'describe' | 'retryForMs' | 'pollMs' | 'leaseMs' | 'batch'
+>
+
+/**
+ * Channels are named destinations ("mail"; later e.g. "webhook:<endpoint>", "nats"). Each has
+ * one sender per instance and its own retries per message, so one slow or dead destination
+ * never holds up another. An event for several destinations is recorded once per destination,
+ * in the same transaction (or fanned out by a consumer of its own channel).
+ */
 export interface Outbox {
   /** Adds a message inside the caller's transaction (see record.ts). */
   record: Record
@@ -10,11 +21,15 @@ export interface Outbox {
   consume(
     channel: string,
     deliver: (message: OutboxMessage) => Promise<void>,
-    options?: Pick<WorkerOptions, 'onOutcome' | 'retryForMs' | 'pollMs'>,
+    options?: ConsumeOptions,
   ): void
   /** When the oldest message still waiting on `channel` was recorded. */
   oldest(channel: string): Promise<Date | undefined>
   waiting(channel: string): Promise<number>
+  /** Both of the above in one query. */
+  stats(channel: string): Promise<ChannelStats>
+  /** Runs a pass of `channel`'s sender now; resolves when it is over (tests with a frozen clock). */
+  flush(channel: string): Promise<void>
 }
 
 declare module 'fastify' {
@@ -29,7 +44,7 @@ export default fp(
     const { db, dialect } = app.store
     const workers = new Map<string, OutboxWorker>()
     const outbox = outboxRepository(db, dialect)
-    app.decorate('outbox', {
+    app.decorate<Outbox>('outbox', {
       record: recorder(
         dialect,
         () => app.clock.now(),
@@ -52,6 +67,12 @@ export default fp(
       },
       oldest: (channel) => outbox.oldest(channel),
       waiting: (channel) => outbox.count(channel),
+      stats: (channel) => outbox.stats(channel),
+      async flush(channel) {
+        const worker = workers.get(channel)
+        if (!worker) throw new Error(`outbox channel ${channel} has no sender`)
+        await worker.flush()
+      },
     })
     app.addHook('preClose', async () => {
       await Promise.all([...workers.values()].map((worker) => worker.stop()))

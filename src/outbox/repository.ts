@@ -6,12 +6,38 @@ export interface OutboxMessage {
   channel: string
   payload: unknown
   createdAt: Date
-  /** Tries so far, this one included. */
+  /** Tries so far, this one included. With the id it names one claim (see claim). */
   attempts: number
+}
+
+/** What waits on a channel, for metrics and readiness. */
+export interface ChannelStats {
+  waiting: number
+  /** When the oldest message still waiting was recorded; undefined when none waits. */
+  oldest?: Date
 }
 
 /** The outbox table. Works on a Kysely instance or a transaction. */
 export function outboxRepository(db: Db, dialect: Dialect) {
+  // A claim is the row's id and its attempts after the claim: a sender whose lease ran out and
+  // was claimed again by another finds its attempts outdated, and leaves the row alone.
+  const claimed = (id: string, attempts: number) =>
+    db.updateTable('outbox').where('id', '=', id).where('attempts', '=', attempts)
+
+  /** How many wait on `channel`, and since when the oldest: one query. */
+  async function stats(channel: string): Promise<ChannelStats> {
+    const row = await db
+      .selectFrom('outbox')
+      .select((eb) => [
+        eb.fn.countAll<string | number>().as('n'),
+        eb.fn.min('created_at').as('oldest'),
+      ])
+      .where('channel', '=', channel)
+      .executeTakeFirstOrThrow()
+    const oldest = row.oldest ? toDate(row.oldest) : undefined
+    return { waiting: Number(row.n), ...(oldest ? { oldest } : {}) }
+  }
+
   return {
     /** Inside the transaction of the change that causes it: it exists exactly when the change does. */
     async add(channel: string, payload: unknown, now: Date): Promise<string> {
@@ -66,6 +92,7 @@ export function outboxRepository(db: Db, dialect: Dialect) {
         .where('attempt_at', '<=', at)
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
         .orderBy('attempt_at')
+        .orderBy('id')
         .limit(limit)
       if (dialect === 'postgres') due = due.forUpdate().skipLocked()
       const rows = await db
@@ -77,50 +104,61 @@ export function outboxRepository(db: Db, dialect: Dialect) {
         .where('id', 'in', due)
         .returningAll()
         .execute()
-      return rows
-        .map((row) => ({
-          id: row.id,
-          channel: row.channel,
-          payload: JSON.parse(row.payload) as unknown,
-          createdAt: toDate(row.created_at),
-          attempts: row.attempts,
-        }))
-        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      return (
+        rows
+          .map((row) => ({
+            id: row.id,
+            channel: row.channel,
+            payload: JSON.parse(row.payload) as unknown,
+            createdAt: toDate(row.created_at),
+            attempts: row.attempts,
+          }))
+          // In the order recorded: by time, then by id (UUIDv7, increasing within a millisecond).
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+      )
     },
 
-    /** Delivered, or given up on: the row (and whatever secret its payload held) is gone. */
-    async remove(id: string): Promise<void> {
-      await db.deleteFrom('outbox').where('id', '=', id).execute()
+    /** Longer hold on a claim; false when the claim is no longer the caller's. */
+    async extendLease(id: string, attempts: number, leaseUntil: Date): Promise<boolean> {
+      const result = await claimed(id, attempts)
+        .set({ lease_until: leaseUntil.toISOString() })
+        .executeTakeFirst()
+      return Number(result.numUpdatedRows) === 1
     },
 
-    /** Not delivered this time: tried again from `attemptAt`. */
-    async retryAt(id: string, attemptAt: Date, error: string): Promise<void> {
-      await db
-        .updateTable('outbox')
-        .set({ attempt_at: attemptAt.toISOString(), lease_until: null, last_error: error })
-        .where('id', '=', id)
+    /** A claim given back untried (the sender is stopping): due again at once, for anyone. */
+    async release(id: string, attempts: number): Promise<void> {
+      await claimed(id, attempts)
+        .set({ lease_until: null, attempts: attempts - 1 })
         .execute()
     },
 
+    /**
+     * Delivered, or given up on: the row (and whatever secret its payload held) is gone. With
+     * `attempts`, only while the claim is still the caller's.
+     */
+    async remove(id: string, attempts?: number): Promise<void> {
+      let query = db.deleteFrom('outbox').where('id', '=', id)
+      if (attempts !== undefined) query = query.where('attempts', '=', attempts)
+      await query.execute()
+    },
+
+    /** Not delivered this time: tried again from `attemptAt`, if the claim is still the caller's. */
+    async retryAt(id: string, attempts: number, attemptAt: Date, error: string): Promise<void> {
+      await claimed(id, attempts)
+        .set({ attempt_at: attemptAt.toISOString(), lease_until: null, last_error: error })
+        .execute()
+    },
+
+    stats,
+
     /** When the oldest message waiting on `channel` was recorded. */
     async oldest(channel: string): Promise<Date | undefined> {
-      const row = await db
-        .selectFrom('outbox')
-        .select('created_at')
-        .where('channel', '=', channel)
-        .orderBy('created_at')
-        .limit(1)
-        .executeTakeFirst()
-      return row && toDate(row.created_at)
+      return (await stats(channel)).oldest
     },
 
     async count(channel: string): Promise<number> {
-      const row = await db
-        .selectFrom('outbox')
-        .select((eb) => eb.fn.countAll<string | number>().as('n'))
-        .where('channel', '=', channel)
-        .executeTakeFirstOrThrow()
-      return Number(row.n)
+      return (await stats(channel)).waiting
     },
   }
 }

@@ -91,7 +91,7 @@ describe('usersvc serve (real process, real port)', () => {
     assert.equal(ready.status, 200)
     assert.deepEqual(await ready.json(), {
       status: 'ok',
-      checks: { database: 'ok', signing_key: 'ok' },
+      checks: { database: 'ok', signing_key: 'ok', mail: 'ok' },
     })
   })
 

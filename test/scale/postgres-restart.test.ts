@@ -230,7 +230,7 @@ describe('PostgreSQL stopped and started under a running usersvc', () => {
     assert.equal(ready.status, 200, ready.body)
     assert.deepEqual(JSON.parse(ready.body), {
       status: 'ok',
-      checks: { database: 'ok', signing_key: 'ok' },
+      checks: { database: 'ok', signing_key: 'ok', mail: 'ok' },
     })
 
     await pg.stop()
@@ -285,7 +285,7 @@ describe('PostgreSQL stopped and started under a running usersvc', () => {
       const ready = await call(server, 'GET', '/health/ready')
       assert.deepEqual(JSON.parse(ready.body), {
         status: 'ok',
-        checks: { database: 'ok', signing_key: 'ok' },
+        checks: { database: 'ok', signing_key: 'ok', mail: 'ok' },
       })
 
       const created = await registerAt(server, 'later')
