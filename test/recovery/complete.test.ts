@@ -49,7 +49,7 @@ for (const dialect of dialects()) {
       assertProblem(await refresh(app, mine.refresh_token), 401, 'invalid_refresh_token')
       assertProblem(await me(app, mine.access_token), 401, 'invalid_token')
       const notice = await box.next('alice@example.com', SUBJECT.passwordChanged)
-      assert.match(notice.text, /every session ended/)
+      assert.match(notice.text, /every session was ended/)
       // Spent: once is all.
       const again = await completeRecovery(app, { login: 'alice', code, new_password: PASSWORD })
       assertProblem(again, 400, 'invalid_code')

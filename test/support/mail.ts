@@ -51,7 +51,9 @@ function mailbox(read: () => Promise<Received[]>): Mailbox {
           const messages = await read()
           const index = messages.findIndex(
             (m, i) =>
-              !taken.has(i) && m.to === to.toLowerCase() && (!subject || subject.test(m.subject)),
+              !taken.has(i) &&
+              m.to.toLowerCase() === to.toLowerCase() &&
+              (!subject || subject.test(m.subject)),
           )
           if (index < 0) return undefined
           taken.add(index)
