@@ -59,7 +59,7 @@ export async function serve(t: TestContext, env: Record<string, string> = {}): P
   return { ...harness, origin: `https://localhost:${port}` }
 }
 
-const API = /^\/(user|session|password-policy)(\/|$)/
+const API = /^\/(user|session|recovery|password-policy)(\/|$)/
 
 export interface Tab {
   context: BrowserContext

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { errors, type Locator, type Page } from 'playwright-core'
 import { SETTLE_MS, type Tab } from './browser.ts'
 import { eventually } from './eventually.ts'
+import type { Received } from './mail.ts'
 import { PASSWORD } from './requests.ts'
 
 /** Opens the app (at a route like '#/signup') and waits until it has restored any session. */
@@ -104,4 +105,28 @@ export async function status(page: Page, text: string | RegExp) {
   const region = page.getByRole('status')
   await region.filter({ hasText: text }).waitFor()
   return (await region.innerText()).trim()
+}
+
+/**
+ * Opens a mail's link in the tab, as a click in a mail client does (a fresh page load), on the
+ * test's origin: PUBLIC_URL is the service's own address, whose port is not the test server's.
+ * The code is in the fragment (`/#/…`), which is what the page reads.
+ */
+export async function followLink(tab: Tab, mail: Received) {
+  const link = /https?:\/\/[^\s/]+(\/#\/\S+)/.exec(mail.text)?.[1]
+  if (!link) throw new Error(`no link in the mail "${mail.subject}":\n${mail.text}`)
+  await tab.page.goto(`${tab.origin}${link}`)
+  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
+}
+
+/** Records the tab's requests from now on: `count(method, path)` says how many were made. */
+export function recordRequests(tab: Tab) {
+  const made: Array<{ method: string; path: string }> = []
+  tab.page.on('request', (request) => {
+    made.push({ method: request.method(), path: new URL(request.url()).pathname })
+  })
+  return {
+    count: (method: string, path: string) =>
+      made.filter((r) => r.method === method && r.path === path).length,
+  }
 }

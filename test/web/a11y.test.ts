@@ -13,6 +13,7 @@ import {
   type TabOptions,
   useBrowser,
 } from '../support/browser.ts'
+import { registerWithEmail } from '../support/email.ts'
 import { eventually } from '../support/eventually.ts'
 import { ROOT } from '../support/harness.ts'
 import {
@@ -98,6 +99,84 @@ test('account page: no serious accessibility violations', async (t) => {
   )
 })
 
+test('recovery pages (errors shown) and a verification link while signed out: no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await openApp(tab, '#/forgot')
+      await heading(page, 'Forgot your password?').waitFor()
+      await page.getByLabel('its email address').check()
+      await page.getByRole('button', { name: 'Send code' }).click()
+      await fieldError(page.getByLabel('Email address', { exact: true }))
+      assert.deepEqual(await axe(page), [])
+      await openApp(tab, '#/recover?login=nobody&code=12345678')
+      await heading(page, 'Set a new password').waitFor()
+      await page.getByText('at least 15 characters').waitFor()
+      assert.deepEqual(await axe(page), [])
+      await openApp(tab, '#/recovery-code')
+      await heading(page, 'Use a saved recovery code').waitFor()
+      await page.getByRole('button', { name: 'Set new password' }).click()
+      await fieldError(page.getByLabel('Saved recovery code', { exact: true }))
+      assert.deepEqual(await axe(page), [])
+      await openApp(tab, '#/verify-email?code=123456')
+      await heading(page, 'Confirm your email address').waitFor()
+      assert.deepEqual(await axe(page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('account page with an unconfirmed address, its forms open, and new recovery codes shown: no serious accessibility violations', async (t) => {
+  const web = await serve(t)
+  assert.equal((await registerWithEmail(web.app, 'lara', 'lara@example.com')).statusCode, 201)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await signInUi(tab, 'lara')
+      const email = page.getByRole('region', { name: 'Email address', exact: true })
+      await email.getByText('Change or remove the address').click()
+      const codes = page.getByRole('region', { name: 'Saved recovery codes', exact: true })
+      await codes.getByLabel('Password', { exact: true }).fill(PASSWORD)
+      await codes.getByRole('button', { name: 'Generate codes' }).click()
+      await codes.locator('[data-field="codes"] code').first().waitFor()
+      assert.deepEqual(await axe(page), [])
+      await openApp(tab, '#/verify-email?code=123456')
+      await page.getByLabel('Code from the mail', { exact: true }).waitFor()
+      assert.deepEqual(await axe(page), [])
+    },
+    AXE_OPTIONS,
+  )
+})
+
+test('keyboard only: a forgotten password asked for by email address', async (t) => {
+  const web = await serve(t)
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await openApp(tab, '#/signin')
+    await page.getByLabel('Password', { exact: true }).focus()
+    // Password, its show switch, the button, then the link.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab')
+    await assertFocused(page.getByRole('link', { name: 'Forgot your password?' }))
+    await page.keyboard.press('Enter')
+    await assertFocused(heading(page, 'Forgot your password?'), 'the new view’s heading')
+    // The first radio button, then the arrow key picks the other.
+    await page.keyboard.press('Tab')
+    await assertFocused(page.getByLabel('its login'))
+    await page.keyboard.press('ArrowRight')
+    assert.equal(await page.getByLabel('its email address').isChecked(), true)
+    await page.keyboard.press('Tab')
+    await assertFocused(page.getByLabel('Email address', { exact: true }))
+    await page.keyboard.type('nobody@example.com')
+    await page.keyboard.press('Enter')
+    await assertFocused(heading(page, 'Set a new password'), 'the next step’s heading')
+  })
+})
+
 test('admin user list (with a delete confirmation open): no serious accessibility violations', async (t) => {
   const web = await serve(t)
   await web.app.users.register('root', PASSWORD, 'admin')
@@ -140,7 +219,15 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     assert.equal(await focusIs('main#main'), 'main#main')
 
     // Tab from the top of the content: login, password, its show switch, the button, the links.
-    const stops = ['login', 'password', '', 'Sign in', 'Create one', 'API documentation']
+    const stops = [
+      'login',
+      'password',
+      '',
+      'Sign in',
+      'Forgot your password?',
+      'Create one',
+      'API documentation',
+    ]
     const stop = async (): Promise<string> =>
       page.evaluate(
         "(() => { const el = document.activeElement; return el.getAttribute('name') || el.textContent.trim() })()",

@@ -1,8 +1,12 @@
-// Layout at phone width, in Russian (the longer words): what screenshots showed broken once.
+// Layout at phone width, in Russian (the longer words): what screenshots showed broken once; and
+// the recovery views and the account page's email and recovery-code parts in both languages at
+// phone and desktop widths (screenshots in test-artifacts/screenshots/ to look at).
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { inTab, SCREENSHOTS, screenshot, serve, useBrowser } from '../support/browser.ts'
+import { registerWithEmail } from '../support/email.ts'
 import { heading, openApp } from '../support/page.ts'
 import { PASSWORD, register } from '../support/requests.ts'
 
@@ -65,4 +69,65 @@ test('at 390 px in Russian: no view scrolls sideways, menu links and account val
     },
     { locale: 'ru-RU' },
   )
+})
+
+test('recovery views, the verification link and the account page’s new parts, at 390 and 1280 px in both languages: nothing scrolls sideways', async (t) => {
+  const web = await serve(t)
+  // A long address: it must wrap, not widen the page.
+  assert.equal(
+    (await registerWithEmail(web.app, 'anastasia', 'anastasia.konstantinopolskaya@example.com'))
+      .statusCode,
+    201,
+  )
+  for (const locale of ['en-US', 'ru-RU']) {
+    for (const width of [390, 1280]) {
+      await inTab(
+        browser(),
+        web,
+        async (tab) => {
+          const { page } = tab
+          await page.setViewportSize({ width, height: 800 })
+          const size = `${locale.slice(0, 2)}-${width}`
+          const look = async (view: string) => {
+            await page.locator('#view h1').waitFor()
+            assert.equal(
+              await page.evaluate(SIDEWAYS),
+              0,
+              `${view} (${size}): no sideways scrolling`,
+            )
+            await screenshot(page, `${view}-${size}`)
+          }
+          await openApp(tab, '#/forgot')
+          await look('forgot')
+          await openApp(tab, '#/recover?login=anastasia&code=12345678')
+          await page.locator('.policy li').first().waitFor()
+          await look('recover')
+          await openApp(tab, '#/recovery-code')
+          await page.locator('form button[type="submit"]').click()
+          await page.locator('[aria-invalid="true"]').first().waitFor()
+          await look('recovery-code-errors')
+          await openApp(tab, '#/verify-email?code=123456')
+          await look('verify-email-signed-out')
+          await page.locator('input[name="login"]').fill('anastasia')
+          await page.locator('input[name="password"]').fill(PASSWORD)
+          await page.locator('form button[type="submit"]').click()
+          await page.locator('input[name="code"]').waitFor()
+          await look('verify-email')
+          await openApp(tab, '#/account')
+          await page.locator('details.manage > summary').click()
+          const codes = page.locator('section[aria-labelledby="account-codes"]')
+          await codes.locator('input[name="password"]').fill(PASSWORD)
+          await codes.locator('button[type="submit"]').click()
+          await codes.locator('[data-field="codes"] code').first().waitFor()
+          await look('account-recovery')
+          for (const part of ['account-email', 'account-codes']) {
+            await page
+              .locator(`section[aria-labelledby="${part}"]`)
+              .screenshot({ path: join(SCREENSHOTS, `${part}-${size}.png`) })
+          }
+        },
+        { locale },
+      )
+    }
+  }
 })

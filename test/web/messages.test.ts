@@ -13,8 +13,12 @@ type Message = string | Record<string, string>
 type Catalogue = Record<string, Message>
 interface Problems {
   fieldErrorKey(field: string, code: string): string
-  problemKey(code: string, context?: { credentials?: string; retryAfter?: number }): string
-  problemField(code: string, credentialsField: string): string | undefined
+  problemKey(
+    code: string,
+    context?: { credentials?: string; codes?: string; retryAfter?: number },
+  ): string
+  problemField(code: string, credentialsField: string, codeField?: string): string | undefined
+  waitCount(seconds: number): number
 }
 
 // The pages' modules are plain browser ES modules: imported by URL, as the browser does.
@@ -97,12 +101,26 @@ test('every problem code of the catalogue has its own words in every language', 
     'problem.invalid_credentials.confirm',
   )
   assert.equal(problems.problemKey('rate_limited'), 'problem.rate_limited.later')
+  // An hour's wait (5 codes an hour) is said in minutes.
+  assert.equal(
+    problems.problemKey('rate_limited', { retryAfter: 3412 }),
+    'problem.rate_limited.minutes',
+  )
+  assert.equal(problems.waitCount(3412), 57)
+  assert.equal(problems.waitCount(119), 119)
+  // A saved recovery code is not "expired": it has words of its own.
+  assert.equal(
+    problems.problemKey('invalid_code', { codes: 'saved' }),
+    'problem.invalid_code.saved',
+  )
   assert.equal(problems.problemKey('no_such_code'), 'problem.unknown')
   assert.equal(problems.problemKey('network'), 'problem.network')
   for (const key of [
     'problem.invalid_credentials.current',
     'problem.invalid_credentials.confirm',
     'problem.rate_limited.later',
+    'problem.rate_limited.minutes',
+    'problem.invalid_code.saved',
     'problem.unknown',
     'problem.network',
   ]) {
@@ -114,6 +132,8 @@ test('problems about one field go next to that field', () => {
   assert.equal(problems.problemField('login_taken', 'password'), 'login')
   assert.equal(problems.problemField('email_taken', 'password'), 'email')
   assert.equal(problems.problemField('invalid_credentials', 'current_password'), 'current_password')
+  assert.equal(problems.problemField('invalid_code', 'password'), 'code')
+  assert.equal(problems.problemField('invalid_code', 'password', 'recovery_code'), 'recovery_code')
   for (const code of ['rate_limited', 'overloaded', 'unavailable', 'internal', 'forbidden']) {
     assert.equal(problems.problemField(code, 'password'), undefined, code)
   }
@@ -143,9 +163,21 @@ test('every field error code has words: password and login rules their own, ever
   // Every code the service can put in `errors`, on any field: at least generic words.
   for (const code of [...POLICY_CODES, ...LOGIN_CODES]) assert.ok(FIELD_CODES.includes(code), code)
   for (const code of FIELD_CODES) {
-    for (const field of ['current_password', 'limit', 'email']) {
+    for (const field of ['current_password', 'limit', 'email', 'code', 'recovery_code']) {
       const key = problems.fieldErrorKey(field, code)
       assert.notEqual(key, 'error.other', `${field} ${code}`)
+      hasWords(key, `${field} ${code}`)
+    }
+  }
+  // The fields of email and recovery: the likely refusals have words of their own.
+  for (const [field, codes] of Object.entries({
+    email: ['required', 'too_long', 'invalid_format', 'invalid_characters'],
+    code: ['required', 'invalid_format', 'too_short', 'too_long'],
+    recovery_code: ['required', 'invalid_format', 'too_short', 'too_long'],
+  })) {
+    for (const code of codes) {
+      const key = problems.fieldErrorKey(field, code)
+      assert.equal(key, `error.${field}.${code}`)
       hasWords(key, `${field} ${code}`)
     }
   }

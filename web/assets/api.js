@@ -4,14 +4,22 @@
  * cookie); the refresh token only in the service's HttpOnly cookie (`?cookie=true`), which
  * scripts cannot read. A reload restores the session from that cookie.
  */
+import { getLocale } from './i18n.js'
 
-/** @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean }} User */
+/**
+ * A user as the service shows it. `email` is null when the account has none.
+ * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean }} User
+ */
 /** @typedef {{ access_token: string, token_type: string, expires_in: number, user: User }} TokenPair */
 /** @typedef {{ field: string, code: string, message: string, limit?: number }} FieldError */
 /** @typedef {{ status: number, code: string, title?: string, detail?: string, errors?: FieldError[] }} Problem */
 /** @typedef {{ min_length: number, max_length: number, refuses_common_passwords: boolean, refuses_login_in_password: boolean }} PasswordPolicy */
 /** @typedef {{ items: User[], next_cursor: string | null }} UserPage */
 /** @typedef {'signed-in' | 'signed-out' | 'expired'} SessionEvent */
+/** @typedef {{ codes: string[], created_at: string }} NewRecoveryCodes */
+/** @typedef {{ remaining: number, created_at: string | null }} RecoveryCodesStatus */
+/** Whose password is to be recovered: an account by its login, or by its email address. */
+/** @typedef {{ login: string } | { email: string }} AccountKey */
 
 /** A refused request: the problem document, or `network` when the service was not reached. */
 export class ApiError extends Error {
@@ -82,7 +90,8 @@ async function readProblem(response) {
  */
 async function send(method, path, { body, auth = false } = {}) {
   /** @type {Record<string, string>} */
-  const headers = { accept: 'application/json' }
+  // Mail the service sends (codes, notices) is in the page's language, whichever the browser's.
+  const headers = { accept: 'application/json', 'accept-language': getLocale() }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (auth && accessToken) headers.authorization = `Bearer ${accessToken}`
   let response
@@ -98,7 +107,9 @@ async function send(method, path, { body, auth = false } = {}) {
     throw new ApiError({ status: 0, code: 'network' }, undefined)
   }
   if (!response.ok) throw await readProblem(response)
-  return response.status === 204 ? undefined : response.json()
+  // 204, and an accepted request (202) may have no body.
+  const text = await response.text()
+  return text === '' ? undefined : JSON.parse(text)
 }
 
 /**
@@ -203,14 +214,97 @@ export async function signIn(login, password) {
 }
 
 /**
- * Registers, then signs in.
+ * Registers, then signs in. The email address is sent only when there is one.
  * @param {string} login
  * @param {string} password
+ * @param {string} [email]
  */
-export async function signUp(login, password) {
+export async function signUp(login, password, email) {
   /** @type {User} */
-  const created = await send('POST', '/user/', { body: { login, password } })
+  const created = await send('POST', '/user/', {
+    body: email ? { login, password, email } : { login, password },
+  })
   return signIn(created.login, password)
+}
+
+/**
+ * The signed-in user as the service now answers it (after a change of its email address): what
+ * currentUser() gives from now on.
+ * @param {User} next
+ */
+function updated(next) {
+  if (user && user.id === next.id) user = next
+  return next
+}
+
+/**
+ * Confirms the account's email address with the code mailed to it.
+ * @param {string} code
+ * @returns {Promise<User>}
+ */
+export async function verifyEmail(code) {
+  return updated(await authed('POST', '/user/me/email/verify', { code }))
+}
+
+/** Mails a new code to the account's address (the old code dies). */
+export function resendVerification() {
+  return authed('POST', '/user/me/email/verification', {})
+}
+
+/**
+ * Sets (or, with null, removes) the account's email address, confirmed by the password.
+ * @param {string | null} email
+ * @param {string} password
+ * @returns {Promise<User>}
+ */
+export async function changeEmail(email, password) {
+  return updated(await authed('PUT', '/user/me/email', { email, password }))
+}
+
+/**
+ * Asks for a recovery code by mail. The answer is the same whether the account exists or not.
+ * @param {AccountKey} account
+ */
+export function requestRecovery(account) {
+  return send('POST', '/recovery/', { body: account })
+}
+
+/**
+ * Sets a new password with the code from the recovery mail (every session of the account ends).
+ * @param {AccountKey} account
+ * @param {string} code
+ * @param {string} password
+ */
+export function completeRecovery(account, code, password) {
+  return send('POST', '/recovery/complete', {
+    body: { ...account, code, new_password: password },
+  })
+}
+
+/**
+ * Sets a new password with one of the account's saved recovery codes (which is then spent).
+ * @param {string} login
+ * @param {string} code
+ * @param {string} password
+ */
+export function recoverWithSavedCode(login, code, password) {
+  return send('POST', '/recovery/code', {
+    body: { login, recovery_code: code, new_password: password },
+  })
+}
+
+/**
+ * A new set of saved recovery codes (the old set stops working), confirmed by the password.
+ * @param {string} password
+ * @returns {Promise<NewRecoveryCodes>}
+ */
+export function generateRecoveryCodes(password) {
+  return authed('POST', '/user/me/recovery-codes', { password })
+}
+
+/** @returns {Promise<RecoveryCodesStatus>} */
+export function recoveryCodesStatus() {
+  return authed('GET', '/user/me/recovery-codes')
 }
 
 /** @param {SessionEvent} event */

@@ -1,4 +1,5 @@
-// The page: a hash router over four views, the status region, the language switch, and the
+// The page: a hash router over its views (`#/route?name=value`: links in mail carry their code
+// in this fragment, which no server receives), the status region, the language switch, and the
 // session (restored from the refresh cookie on load).
 import { currentUser, onSession, restore } from './api.js'
 import { h, viewTitle } from './dom.js'
@@ -6,21 +7,30 @@ import { getLocale, initI18n, onLocaleChange, setLocale, t, tr } from './i18n.js
 import { loadPolicy } from './password.js'
 import { accountView } from './views/account.js'
 import { authView } from './views/auth.js'
+import { forgotView, recoverView, savedCodeView } from './views/recovery.js'
 import { usersView } from './views/users.js'
+import { verifyEmailView } from './views/verify-email.js'
 
-/** @typedef {'signin' | 'signup' | 'account' | 'users'} Route */
+/**
+ * @typedef {'signin' | 'signup' | 'forgot' | 'recover' | 'recovery-code' | 'verify-email'
+ *   | 'account' | 'users'} Route
+ */
 
 /**
  * What views get from the page.
  * @typedef {object} Context
  * @property {(message: Node) => void} announce says something in the status region
- * @property {(route: Route) => void} navigate
+ * @property {(route: Route, params?: Record<string, string>) => void} navigate
  */
 
 /** @type {Record<Route, import('./i18n.js').MessageKey>} */
 const TITLES = {
   signin: 'signin.title',
   signup: 'signup.title',
+  forgot: 'forgot.title',
+  recover: 'recover.title',
+  'recovery-code': 'saved.title',
+  'verify-email': 'verify.title',
   account: 'account.title',
   users: 'users.title',
 }
@@ -49,37 +59,70 @@ const context = {
   announce(message) {
     status.replaceChildren(message)
   },
-  navigate(route) {
-    if (location.hash !== `#/${route}`) history.pushState(null, '', `#/${route}`)
+  navigate(route, params) {
+    const query = new URLSearchParams(params).toString()
+    const hash = `#/${route}${query ? `?${query}` : ''}`
+    // Staying on the route without new parameters keeps the ones it has (a code from a link).
+    if (params !== undefined || parse(location.hash).route !== route) {
+      if (location.hash !== hash) history.pushState(null, '', hash)
+    }
     render(true)
   },
 }
 
 /**
  * @param {string} hash
- * @returns {Route | null}
+ * @returns {{ route: Route | null, params: URLSearchParams }}
  */
-function routeOf(hash) {
-  const name = hash.replace(/^#\/?/, '')
-  return Object.hasOwn(TITLES, name) ? /** @type {Route} */ (name) : null
+function parse(hash) {
+  const text = hash.replace(/^#\/?/, '')
+  const at = text.indexOf('?')
+  const name = at < 0 ? text : text.slice(0, at)
+  const params = new URLSearchParams(at < 0 ? '' : text.slice(at + 1))
+  return { route: Object.hasOwn(TITLES, name) ? /** @type {Route} */ (name) : null, params }
 }
 
-/** The route to show: the one asked for, unless it needs a session we lack (or the reverse). */
-function resolve() {
+/**
+ * The route to show: the one asked for, unless it needs a session we lack (or the reverse).
+ * Recovery works with or without a session; confirming an address asks to sign in first, on its
+ * own route (which keeps the code of its link).
+ * @param {Route | null} asked
+ * @param {URLSearchParams} [params] the asked route's
+ * @returns {Route}
+ */
+function resolve(asked, params = new URLSearchParams()) {
   const signedIn = currentUser() !== null
-  const asked = routeOf(location.hash) ?? (signedIn ? 'account' : 'signin')
-  if (!signedIn && (asked === 'account' || asked === 'users')) return 'signin'
-  if (signedIn && (asked === 'signin' || asked === 'signup')) return 'account'
-  return asked
+  const route = asked ?? (signedIn ? 'account' : 'signin')
+  // A new password is for an account: without one named, ask for it first.
+  if (route === 'recover' && !params.get('login') && !params.get('email')) return 'forgot'
+  if (!signedIn && (route === 'account' || route === 'users')) return 'signin'
+  if (signedIn && (route === 'signin' || route === 'signup')) return 'account'
+  return route
 }
 
-/** @param {Route} route */
-function build(route) {
+/**
+ * @param {Route} route
+ * @param {URLSearchParams} params
+ */
+function build(route, params) {
   const user = currentUser()
-  if (!user) return authView(context, route === 'signup' ? 'signup' : 'signin')
+  if (route === 'forgot') return forgotView(context, params)
+  if (route === 'recover') return recoverView(context, params)
+  if (route === 'recovery-code') return savedCodeView(context, params)
+  if (route === 'verify-email') return verifyEmailView(context, user, params)
+  if (!user) return authView(context, route === 'signup' ? 'signup' : 'signin', params)
   if (route === 'account') return accountView(context, user)
   if (user.role === 'admin') return usersView(context, user)
   return h('div', {}, viewTitle('users.title'), h('p', {}, tr('users.forbidden')))
+}
+
+/**
+ * Whether the view shown took the link's code into its form, so that the code can leave the
+ * address bar (and the history): the form holds it now.
+ * @param {Route} route
+ */
+function takesCode(route) {
+  return route === 'recover' || (route === 'verify-email' && currentUser() !== null)
 }
 
 /** @param {Route} route */
@@ -121,12 +164,22 @@ let shown = null
 
 /** @param {boolean} focus move the focus to the new view's heading (not on first load) */
 function render(focus) {
-  const route = resolve()
-  const key = `${route}:${currentUser()?.id ?? ''}`
-  if (location.hash !== `#/${route}`) history.replaceState(null, '', `#/${route}`)
+  const asked = parse(location.hash)
+  const route = resolve(asked.route, asked.params)
+  // The parameters are for the route they came with.
+  const params = route === asked.route ? asked.params : new URLSearchParams()
+  const query = () => (params.size > 0 ? `?${params}` : '')
+  if (location.hash !== `#/${route}${query()}`) {
+    history.replaceState(null, '', `#/${route}${query()}`)
+  }
+  const key = `${route}${query()}:${currentUser()?.id ?? ''}`
   if (key === shown) return
-  shown = key
-  view.replaceChildren(build(route))
+  view.replaceChildren(build(route, params))
+  if (params.has('code') && takesCode(route)) {
+    params.delete('code')
+    history.replaceState(null, '', `#/${route}${query()}`)
+  }
+  shown = `${route}${query()}:${currentUser()?.id ?? ''}`
   renderNav(route)
   setTitle(route)
   if (focus) view.querySelector('h1')?.focus()
@@ -134,7 +187,7 @@ function render(focus) {
 
 window.addEventListener('hashchange', () => {
   // Other fragments are not routes (there are none, but be safe).
-  if (location.hash !== '' && routeOf(location.hash) === null) return
+  if (location.hash !== '' && parse(location.hash).route === null) return
   status.replaceChildren()
   render(true)
 })
@@ -146,14 +199,15 @@ skip.addEventListener('click', (event) => {
 
 onSession((event) => {
   if (event === 'expired') context.announce(tr('status.sessionEnded'))
-  context.navigate(resolve())
+  const { route, params } = parse(location.hash)
+  context.navigate(resolve(route, params))
 })
 
 initI18n()
 lang.value = getLocale()
 lang.addEventListener('change', () => setLocale(lang.value))
 onLocaleChange(() => {
-  const route = routeOf(location.hash)
+  const { route } = parse(location.hash)
   if (route) setTitle(route)
 })
 

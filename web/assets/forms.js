@@ -1,7 +1,7 @@
 import { ApiError } from './api.js'
 import { h, uid } from './dom.js'
 import { tr } from './i18n.js'
-import { fieldErrorKey, problemField, problemKey } from './problems.js'
+import { fieldErrorKey, problemField, problemKey, waitCount } from './problems.js'
 
 /** @typedef {import('./i18n.js').MessageKey} MessageKey */
 /**
@@ -33,11 +33,12 @@ export function messageArea(attributes = { class: 'form-error', role: 'alert' })
 }
 
 /**
- * A labelled input with room for its error message right below it.
- * @param {{ name: FieldName, type?: string, autocomplete?: string, hint?: Node }} options
+ * A labelled input with room for its error message right below it. Required unless `optional`
+ * (the form then sends it only when filled).
+ * @param {{ name: FieldName, type?: string, autocomplete?: string, inputmode?: string, hint?: Node, value?: string, optional?: boolean }} options
  * @returns {Field}
  */
-export function field({ name, type = 'text', autocomplete, hint }) {
+export function field({ name, type = 'text', autocomplete, inputmode, hint, value, optional }) {
   const id = uid(name)
   const errorId = `${id}-error`
   const input = h('input', {
@@ -45,10 +46,12 @@ export function field({ name, type = 'text', autocomplete, hint }) {
     name,
     type,
     autocomplete,
-    required: true,
+    inputmode,
+    required: !optional,
     spellcheck: type === 'text' ? 'false' : undefined,
     autocapitalize: 'none',
   })
+  if (value) input.value = value
   const error = messageArea({ id: errorId, class: 'field-error' })
   /** @type {string[]} */
   const describedBy = []
@@ -119,15 +122,19 @@ export function passwordField(options) {
  * @property {(run: () => Promise<void>, context?: ProblemContext) => void} onSubmit
  */
 
-/** @typedef {{ credentials?: 'current' | 'confirm', credentialsField?: string }} ProblemContext */
+/**
+ * What a form's problems are about: which password an invalid_credentials means, and which field
+ * holds it; which code an invalid_code refuses (`saved`: a saved recovery code), and its field.
+ * @typedef {{ credentials?: 'current' | 'confirm', credentialsField?: string, codes?: 'saved', codeField?: string }} ProblemContext
+ */
 
 /**
  * A form: one fieldset with a legend, the fields, a message area for errors that concern no
- * single field, and a submit button.
- * @param {{ legend: MessageKey, fields: Field[], submit: MessageKey, danger?: boolean, before?: Node[] }} options
+ * single field, and a submit button (`after` it: other buttons).
+ * @param {{ legend: MessageKey, fields: Field[], submit: MessageKey, danger?: boolean, before?: Node[], after?: Node[] }} options
  * @returns {Form}
  */
-export function form({ legend, fields, submit, danger = false, before = [] }) {
+export function form({ legend, fields, submit, danger = false, before = [], after = [] }) {
   const { element: formError, setError } = messageArea()
   const button = h('button', { type: 'submit', class: danger ? 'danger' : 'primary' }, tr(submit))
   const element = h(
@@ -135,7 +142,7 @@ export function form({ legend, fields, submit, danger = false, before = [] }) {
     { novalidate: true },
     h('fieldset', {}, h('legend', {}, tr(legend)), ...before, ...fields.map((f) => f.root)),
     formError,
-    h('div', { class: 'actions' }, button),
+    h('div', { class: 'actions' }, button, ...after),
   )
   /** @type {Record<string, Field>} */
   const byName = Object.fromEntries(fields.map((f) => [f.name, f]))
@@ -149,8 +156,11 @@ export function form({ legend, fields, submit, danger = false, before = [] }) {
         if (element.hasAttribute('aria-busy')) return
         for (const f of fields) f.setError([])
         setError([])
-        // Empty fields are refused here, in the page's language, without asking the service.
-        const empty = fields.filter((f) => f.input.value === '')
+        // Empty fields are refused here, in the page's language, without asking the service
+        // (optional ones, and those hidden with their group, are not asked for).
+        const empty = fields.filter(
+          (f) => f.input.required && !f.root.hidden && f.input.value === '',
+        )
         if (empty.length > 0) {
           for (const f of empty) f.setError([tr(fieldErrorKey(f.name, 'required'))])
           empty[0]?.input.focus()
@@ -198,10 +208,14 @@ export function showProblem(target, error, context = {}) {
   if (error.errors.length === 0) {
     const key = problemKey(error.code, {
       credentials: context.credentials,
+      codes: context.codes,
       retryAfter: error.retryAfter,
     })
-    const message = tr(key, { count: error.retryAfter ?? 0, status: error.status })
-    place(problemField(error.code, context.credentialsField ?? 'password'), message)
+    const message = tr(key, { count: waitCount(error.retryAfter ?? 0), status: error.status })
+    place(
+      problemField(error.code, context.credentialsField ?? 'password', context.codeField),
+      message,
+    )
   }
   for (const [f, messages] of byField) f.setError(messages)
   target.setError(general)

@@ -27,19 +27,36 @@ export function fieldErrorKey(field, code) {
   return known(generic) ? generic : 'error.other'
 }
 
+/** From this many seconds on, a wait is said in minutes. */
+const MINUTES_FROM = 120
+
+/**
+ * The number a rate_limited message says: seconds, or whole minutes (rounded up) from two on.
+ * @param {number} seconds Retry-After
+ */
+export function waitCount(seconds) {
+  return seconds >= MINUTES_FROM ? Math.ceil(seconds / 60) : seconds
+}
+
 /**
  * The message for a problem `code` as a whole. `credentials` says which password was wrong on
- * an invalid_credentials (sign-in: login or password; `current`: changing it; `confirm`: deleting).
+ * an invalid_credentials (sign-in: login or password; `current`: changing it; `confirm`: deleting
+ * or confirming); `codes: 'saved'` that an invalid_code was one of the saved recovery codes.
  * @param {string} code
- * @param {{ credentials?: 'current' | 'confirm', retryAfter?: number }} [context]
+ * @param {{ credentials?: 'current' | 'confirm', codes?: 'saved', retryAfter?: number }} [context]
  * @returns {MessageKey}
  */
 export function problemKey(code, context = {}) {
   if (code === 'invalid_credentials' && context.credentials) {
     return `problem.invalid_credentials.${context.credentials}`
   }
+  if (code === 'invalid_code' && context.codes === 'saved') return 'problem.invalid_code.saved'
   if (code === 'rate_limited' && context.retryAfter === undefined)
     return 'problem.rate_limited.later'
+  // A wait of an hour reads better in minutes (see waitCount).
+  if (code === 'rate_limited' && (context.retryAfter ?? 0) >= MINUTES_FROM) {
+    return 'problem.rate_limited.minutes'
+  }
   const key = `problem.${code}`
   return known(key) ? key : 'problem.unknown'
 }
@@ -48,10 +65,12 @@ export function problemKey(code, context = {}) {
  * The field of a form that a problem without `errors` concerns, if any.
  * @param {string} code
  * @param {string} credentialsField the password field of the form
+ * @param {string} [codeField] the field of the code an invalid_code refuses
  */
-export function problemField(code, credentialsField) {
+export function problemField(code, credentialsField, codeField = 'code') {
   if (code === 'login_taken') return 'login'
   if (code === 'email_taken') return 'email'
   if (code === 'invalid_credentials') return credentialsField
+  if (code === 'invalid_code') return codeField
   return undefined
 }

@@ -24,17 +24,23 @@ const en = {
   'field.password': 'Password',
   'field.current_password': 'Current password',
   'field.new_password': 'New password',
+  'field.email': 'Email address',
+  'field.code': 'Code from the mail',
+  'field.recovery_code': 'Saved recovery code',
 
   'signin.title': 'Sign in',
   'signin.legend': 'Your login and password',
   'signin.submit': 'Sign in',
   'signin.noAccount': 'No account yet?',
   'signin.toSignup': 'Create one',
+  'signin.forgot': 'Forgot your password?',
 
   'signup.title': 'Create an account',
   'signup.legend': 'Choose a login and a password',
   'signup.loginHint':
     '3 to 64 letters or digits (any alphabet) and . _ - @ +, starting with a letter or digit. Upper and lower case count as the same login.',
+  'signup.emailHint':
+    'Optional. With an address you can reset a forgotten password by email; a code is mailed to it to confirm it is yours.',
   'signup.submit': 'Create account',
   'signup.haveAccount': 'Already have an account?',
   'signup.toSignin': 'Sign in',
@@ -84,6 +90,90 @@ const en = {
     'This deletes your account and ends all its sessions. It cannot be undone. Enter your password to confirm.',
   'delete.submit': 'Delete my account',
 
+  'email.title': 'Email address',
+  'email.address': 'Address',
+  'email.state': 'Status',
+  'email.verified': 'confirmed',
+  'email.unverified': 'not confirmed yet',
+  'email.none':
+    'Your account has no email address. With one, you can reset a forgotten password by email.',
+  'email.verifyNote':
+    'A code was mailed to this address. Enter it to confirm that the address is yours: until then, no mail about your account goes to it.',
+  'email.verifyLegend': 'Confirm the address',
+  'email.verifySubmit': 'Confirm address',
+  'email.resend': 'Send a new code',
+  'email.manage': 'Change or remove the address',
+  'email.changeLegend': 'A new address, confirmed with your password',
+  'email.addLegend': 'Your address, confirmed with your password',
+  'email.changeSubmit': 'Change address',
+  'email.addSubmit': 'Add address',
+  'email.changeNote': 'A code to confirm it is mailed to the new address.',
+  'email.removeLegend': 'Remove the address, confirmed with your password',
+  'email.removeSubmit': 'Remove address',
+
+  'verify.title': 'Confirm your email address',
+  'verify.intro': 'Enter the code that was mailed to {email}.',
+  'verify.signIn':
+    'Sign in to confirm your email address: the code from your link stays in the form until then.',
+  'verify.done': 'The address {email} is already confirmed.',
+  'verify.noEmail': 'Your account has no email address to confirm.',
+  'verify.toAccount': 'Go to your account',
+
+  'forgot.title': 'Forgot your password?',
+  'forgot.intro':
+    'A code to set a new password is mailed to the address of your account, if it has one. The answer is the same whether or not such an account exists.',
+  'forgot.legend': 'Find your account by',
+  'forgot.byLogin': 'its login',
+  'forgot.byEmail': 'its email address',
+  'forgot.submit': 'Send code',
+  'forgot.saved': 'No access to that mailbox?',
+  'forgot.toSaved': 'Use a saved recovery code',
+  'forgot.toSignin': 'Back to sign in',
+
+  'recover.title': 'Set a new password',
+  'recover.forLogin': 'For the account {login}.',
+  'recover.forEmail': 'For the account with the address {email}.',
+  'recover.intro':
+    'Enter the code from the mail with your new password. Setting it ends every session of the account.',
+  'recover.legend': 'The code from the mail and your new password',
+  'recover.submit': 'Set new password',
+  'recover.resend': 'Send a new code',
+  'recover.other': 'Another account?',
+  'recover.toForgot': 'Start again',
+
+  'saved.title': 'Use a saved recovery code',
+  'saved.intro':
+    'Each of the recovery codes you saved works once. Setting a new password ends every session of the account.',
+  'saved.legend': 'Your login, a saved code and your new password',
+  'saved.hint': 'Like 7KQ2-M4XD-9RVA-0TNE-HB3W; upper or lower case, dashes optional.',
+  'saved.submit': 'Set new password',
+  'saved.mail': 'Can you still read the mail of your account?',
+  'saved.toForgot': 'Get a code by email',
+
+  'codes.title': 'Saved recovery codes',
+  'codes.intro':
+    'Recovery codes let you set a new password without email. Each works once. Keep them somewhere safe, away from your password.',
+  'codes.loading': 'Counting your codes…',
+  'codes.unavailable': 'How many codes you have left could not be loaded.',
+  'codes.none': 'You have no saved recovery codes.',
+  'codes.remaining': {
+    one: 'You have {count} unused code, from a set made {date}.',
+    other: 'You have {count} unused codes, from a set made {date}.',
+  },
+  'codes.low': 'Few are left: make a new set.',
+  'codes.legend': 'Make a new set, confirmed with your password',
+  'codes.replaceNote': 'A new set replaces the old one: the old codes stop working at once.',
+  'codes.submit': 'Generate codes',
+  'codes.newTitle': 'Your new recovery codes',
+  'codes.once': 'They are shown only now. Save them (copy or download) before you leave this page.',
+  'codes.copy': 'Copy',
+  'codes.download': 'Download as .txt',
+  'codes.hide': 'I saved them: hide',
+  'codes.copied': 'The codes are copied.',
+  'codes.copyFailed': 'They could not be copied: select them and copy them yourself.',
+  'codes.fileTitle': 'usersvc recovery codes for {login} ({origin})',
+  'codes.fileMade': 'Made {date}. Each code works once; a new set replaces this one.',
+
   'users.title': 'Users',
   'users.pageSize': 'Users per page',
   'users.caption': 'Users in registration order, page {page}',
@@ -115,6 +205,16 @@ const en = {
   'status.deleted': 'Your account was deleted.',
   'status.userDeleted': 'The user {login} was deleted.',
   'status.sessionEnded': 'Your session has ended. Please sign in again.',
+  'status.signedUpEmail':
+    'The account {login} was created, and you are signed in. A code to confirm {email} is on its way.',
+  'status.emailVerified': 'The address {email} is confirmed.',
+  'status.codeSent': 'A new code was mailed to {email}.',
+  'status.emailChanged': 'The address is now {email}. A code to confirm it was mailed to it.',
+  'status.emailRemoved': 'The email address was removed from your account.',
+  'status.recoverySent': 'If the account has an email address, a code is on its way to it.',
+  'status.passwordReset':
+    'Your new password is set, and every session of the account was ended. Sign in with it.',
+  'status.codesMade': 'Ten new recovery codes were made; the old ones no longer work.',
 
   'problem.bad_request':
     'The service did not understand the request. Reload the page and try again.',
@@ -131,6 +231,8 @@ const en = {
   'problem.login_taken': 'This login is already taken. Choose another one.',
   'problem.email_taken': 'This email address is already in use by another account.',
   'problem.invalid_code': 'The code is wrong, expired or already used. Ask for a new one.',
+  'problem.invalid_code.saved':
+    'This recovery code is wrong, already used or replaced by a newer set.',
   'problem.payload_too_large': 'What you entered is too long.',
   'problem.unsupported_media_type':
     'The page sent a request the service does not accept. Reload the page.',
@@ -139,6 +241,10 @@ const en = {
   'problem.rate_limited': {
     one: 'Too many attempts. Try again in {count} second.',
     other: 'Too many attempts. Try again in {count} seconds.',
+  },
+  'problem.rate_limited.minutes': {
+    one: 'Too many attempts. Try again in {count} minute.',
+    other: 'Too many attempts. Try again in {count} minutes.',
   },
   'problem.rate_limited.later': 'Too many attempts. Try again later.',
   'problem.headers_too_large':
@@ -168,6 +274,21 @@ const en = {
     'This password is too common: it is on the list of passwords attackers try first. Choose another one.',
   'error.password.contains_login': 'The password must not contain your login.',
   'error.password.invalid_characters': 'The password must not contain control characters.',
+  'error.email.required': 'Enter an email address: this service needs one for every account.',
+  'error.email.too_long': 'An email address has at most 254 characters.',
+  'error.email.invalid_format': 'Enter an address like name@example.com, with one @.',
+  'error.email.invalid_characters': 'An email address must not contain control characters.',
+  'error.code.required': 'Enter the code from the mail.',
+  'error.code.invalid_format': 'Enter the digits of the code from the mail.',
+  'error.code.too_short': 'Enter all the digits of the code from the mail.',
+  'error.code.too_long': 'The code has fewer digits: check the mail.',
+  'error.recovery_code.required': 'Enter one of your saved recovery codes.',
+  'error.recovery_code.invalid_format':
+    'A recovery code has 20 letters and digits, like 7KQ2-M4XD-9RVA-0TNE-HB3W.',
+  'error.recovery_code.too_short':
+    'A recovery code has 20 letters and digits, like 7KQ2-M4XD-9RVA-0TNE-HB3W.',
+  'error.recovery_code.too_long':
+    'A recovery code has 20 letters and digits, like 7KQ2-M4XD-9RVA-0TNE-HB3W.',
   'error.cursor.invalid_format': 'This page of the list is no longer valid. Go to the first page.',
   'error.required': 'This field is required.',
   'error.invalid_type': 'This value has the wrong type.',

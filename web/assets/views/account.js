@@ -3,6 +3,8 @@ import { h, viewTitle } from '../dom.js'
 import { form, messageArea, passwordField, showProblem } from '../forms.js'
 import { tr } from '../i18n.js'
 import { attachPasswordHelp } from '../password.js'
+import { emailCard } from './email.js'
+import { recoveryCodesCard } from './recovery-codes.js'
 import { registeredTime, roleText } from './user.js'
 
 /** @typedef {import('../app.js').Context} Context */
@@ -131,7 +133,8 @@ function deleteForm(context) {
 }
 
 /**
- * The signed-in user's account: details, password, sessions, deletion.
+ * The signed-in user's account: details, email address, password, saved recovery codes,
+ * sessions, deletion.
  * @param {Context} context
  * @param {User} user
  */
@@ -141,12 +144,14 @@ export function accountView(context, user) {
     {},
     viewTitle('account.title'),
     part('account-details', 'account.details', details(user)),
+    emailCard(context, user),
     part(
       'account-password',
       'password.title',
       h('p', {}, tr('password.note')),
       changePasswordForm(user, context),
     ),
+    recoveryCodesCard(context, user),
     part('account-sessions', 'sessions.title', sessionButtons(context)),
     part('account-delete', 'delete.title', h('p', {}, tr('delete.note')), deleteForm(context)),
   )

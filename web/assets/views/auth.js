@@ -7,60 +7,97 @@ import { attachPasswordHelp } from '../password.js'
 /** @typedef {import('../app.js').Context} Context */
 /** @typedef {'signin' | 'signup'} AuthKind */
 
-/** What differs between the two, besides the `${kind}.…` messages. */
-const KINDS = /** @type {const} */ ({
-  signin: {
-    send: signIn,
-    done: 'status.signedIn',
-    question: 'signin.noAccount',
-    other: 'signup',
-    link: 'signin.toSignup',
-  },
-  signup: {
-    send: signUp,
-    done: 'status.signedUp',
-    question: 'signup.haveAccount',
-    other: 'signin',
-    link: 'signup.toSignin',
-  },
-})
-
 /**
- * Sign in, or create an account, with login and password. Creating one shows the login rules,
- * and the password rules before anything is sent.
+ * The sign-in form: login and password. Also where a link that needs a session (confirming an
+ * email address) asks for one.
  * @param {Context} context
- * @param {AuthKind} kind
+ * @param {string} [login] filled in (after a new password was set for it)
  */
-export function authView(context, kind) {
-  const { send, done, question, other, link } = KINDS[kind]
-  const signup = kind === 'signup'
-  const login = field({
-    name: 'login',
-    autocomplete: 'username',
-    hint: signup ? tr('signup.loginHint') : undefined,
-  })
-  const password = passwordField({
-    name: 'password',
-    autocomplete: signup ? 'new-password' : 'current-password',
-  })
-  if (signup) {
-    const help = attachPasswordHelp(password, () => login.input.value)
-    login.input.addEventListener('input', help.update)
-  }
+export function signInForm(context, login) {
+  const loginField = field({ name: 'login', autocomplete: 'username', value: login })
+  const password = passwordField({ name: 'password', autocomplete: 'current-password' })
   const auth = form({
-    legend: `${kind}.legend`,
-    fields: [login, password],
-    submit: `${kind}.submit`,
+    legend: 'signin.legend',
+    fields: [loginField, password],
+    submit: 'signin.submit',
   })
   auth.onSubmit(async () => {
-    const user = await send(login.input.value, password.input.value)
-    context.announce(tr(done, { login: user.login }))
+    const user = await signIn(loginField.input.value, password.input.value)
+    context.announce(tr('status.signedIn', { login: user.login }))
   })
+  return auth.form
+}
+
+/**
+ * Creating an account: the login rules, an optional email address, and the password rules
+ * before anything is sent.
+ * @param {Context} context
+ */
+function signUpForm(context) {
+  const login = field({ name: 'login', autocomplete: 'username', hint: tr('signup.loginHint') })
+  // Optional unless the service says otherwise (EMAIL_REQUIRED: a 422 `required` on it).
+  const email = field({
+    name: 'email',
+    autocomplete: 'email',
+    inputmode: 'email',
+    optional: true,
+    hint: tr('signup.emailHint'),
+  })
+  const password = passwordField({ name: 'password', autocomplete: 'new-password' })
+  const help = attachPasswordHelp(password, () => login.input.value)
+  login.input.addEventListener('input', help.update)
+  const auth = form({
+    legend: 'signup.legend',
+    fields: [login, email, password],
+    submit: 'signup.submit',
+  })
+  auth.onSubmit(async () => {
+    const address = email.input.value.trim()
+    const user = await signUp(login.input.value, password.input.value, address || undefined)
+    context.announce(
+      address
+        ? tr('status.signedUpEmail', { login: user.login, email: address })
+        : tr('status.signedUp', { login: user.login }),
+    )
+  })
+  return auth.form
+}
+
+/**
+ * Sign in, or create an account. Signing in leads to password recovery; creating an account
+ * shows the login rules, and the password rules before anything is sent.
+ * @param {Context} context
+ * @param {AuthKind} kind
+ * @param {URLSearchParams} [params] `login`: filled in
+ */
+export function authView(context, kind, params) {
+  if (kind === 'signup') {
+    return h(
+      'section',
+      { 'aria-labelledby': 'view-title' },
+      viewTitle('signup.title'),
+      signUpForm(context),
+      h(
+        'p',
+        { class: 'switch' },
+        tr('signup.haveAccount'),
+        ' ',
+        h('a', { href: '#/signin' }, tr('signup.toSignin')),
+      ),
+    )
+  }
   return h(
     'section',
     { 'aria-labelledby': 'view-title' },
-    viewTitle(`${kind}.title`),
-    auth.form,
-    h('p', { class: 'switch' }, tr(question), ' ', h('a', { href: `#/${other}` }, tr(link))),
+    viewTitle('signin.title'),
+    signInForm(context, params?.get('login') ?? undefined),
+    h('p', { class: 'switch' }, h('a', { href: '#/forgot' }, tr('signin.forgot'))),
+    h(
+      'p',
+      { class: 'switch' },
+      tr('signin.noAccount'),
+      ' ',
+      h('a', { href: '#/signup' }, tr('signin.toSignup')),
+    ),
   )
 }
