@@ -55,6 +55,16 @@ export function oneTimeCodes({ pepper }: CodeStoreOptions) {
   const hash = (id: string, code: string) =>
     createHmac('sha256', `usersvc one-time code v1:${pepper}`).update(`${id}:${code}`).digest()
 
+  async function revoke(trx: Db, userId: string, purpose: CodePurpose, now: Date): Promise<void> {
+    await trx
+      .updateTable('one_time_codes')
+      .set({ used_at: now.toISOString() })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute()
+  }
+
   async function check(trx: Db, request: CodeRequest, spend: boolean): Promise<CodeCheck> {
     const { userId, purpose, now } = request
     const code = normaliseCode(request.code)
@@ -105,13 +115,8 @@ export function oneTimeCodes({ pepper }: CodeStoreOptions) {
       },
     ): Promise<IssuedCode> {
       const { userId, purpose, now } = request
-      await trx
-        .updateTable('one_time_codes')
-        .set({ used_at: now.toISOString() })
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .where('used_at', 'is', null)
-        .execute()
+      // One live code per user and purpose: a new one kills the older.
+      await revoke(trx, userId, purpose, now)
       const id = uuidv7()
       const code = randomDigits(request.digits)
       await trx
@@ -145,15 +150,7 @@ export function oneTimeCodes({ pepper }: CodeStoreOptions) {
     spend: (trx: Db, request: CodeRequest) => check(trx, request, true),
 
     /** Kills the user's live code of `purpose`, if any (the address it went to is no longer theirs). */
-    async revoke(trx: Db, userId: string, purpose: CodePurpose, now: Date): Promise<void> {
-      await trx
-        .updateTable('one_time_codes')
-        .set({ used_at: now.toISOString() })
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .where('used_at', 'is', null)
-        .execute()
-    },
+    revoke,
 
     /** When the user's codes of `purpose` issued since `since` were issued, oldest first. */
     async issuedTimes(trx: Db, userId: string, purpose: CodePurpose, since: Date): Promise<Date[]> {

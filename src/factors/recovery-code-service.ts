@@ -1,11 +1,11 @@
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
-import { type Language, MAIL_CHANNEL } from '../outbox/mail.ts'
+import type { Language } from '../outbox/mail.ts'
 import type { Record as RecordFn } from '../outbox/record.ts'
 import { withUserLock } from '../users/lock.ts'
 import type { User } from '../users/types.ts'
-import { noticeAddress } from './notice.ts'
+import { recordNotice } from './notice.ts'
 import type { CodeSetStatus, RecoveryCodeStore } from './recovery-codes.ts'
 
 export interface RecoveryCodeServiceOptions {
@@ -44,15 +44,11 @@ export function createRecoveryCodeService(options: RecoveryCodeServiceOptions) {
         async (trx) => {
           const now = clock.now()
           await store.replace(trx, user.id, set, now)
-          const notice = await noticeAddress(trx, user.id)
-          if (notice) {
-            await record(trx, MAIL_CHANNEL, {
-              template: 'recovery_codes_generated',
-              to: notice.to,
-              language,
-              login: notice.login,
-            })
-          }
+          await recordNotice(trx, record, {
+            userId: user.id,
+            template: 'recovery_codes_generated',
+            language,
+          })
           return now
         },
         // Still the password that was checked.

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { languageOf } from '../outbox/mail.ts'
-import { Accepted, BODY_ERRORS, NoContent, problems } from '../schemas.ts'
+import { Accepted, BODY_ERRORS, problems } from '../schemas.ts'
 import { accountName } from './account.ts'
-import { CompleteRecoveryBody, RecoveryRequestBody } from './schemas.ts'
+import { CompleteRecoveryBody, RecoveryRequestBody, recoveryResponses } from './schemas.ts'
 
 // The one answer to every recovery request: its bytes must not depend on the account.
 const ACCEPTED = {
@@ -39,16 +39,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Set a new password with the mailed code; ends every session',
         tags,
         body: CompleteRecoveryBody,
-        response: {
-          204: NoContent,
-          ...problems(
-            ...BODY_ERRORS,
-            'invalid_code',
-            'password_policy',
-            'rate_limited',
-            'overloaded',
-          ),
-        },
+        response: recoveryResponses,
       },
     },
     async (request, reply) => {

@@ -2,9 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { languageOf } from '../outbox/mail.ts'
 import { Password } from '../passwords/schemas.ts'
-import { BODY_ERRORS, NoContent, problems } from '../schemas.ts'
+
 import { Login } from '../users/schemas.ts'
 import { createSavedCodeRecovery } from './saved-code.ts'
+import { recoveryResponses } from './schemas.ts'
 
 const SavedCodeRecoveryBody = Type.Object(
   {
@@ -46,16 +47,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           'The code is spent. A wrong code and an unknown login get the same answer, and count like failed logins.',
         tags: ['recovery'],
         body: SavedCodeRecoveryBody,
-        response: {
-          204: NoContent,
-          ...problems(
-            ...BODY_ERRORS,
-            'invalid_code',
-            'password_policy',
-            'rate_limited',
-            'overloaded',
-          ),
-        },
+        response: recoveryResponses,
       },
     },
     async (request, reply) => {

@@ -2,9 +2,9 @@ import { replacePassword } from '../authn/credentials.ts'
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
-import { noticeAddress } from '../factors/notice.ts'
+import { recordNotice } from '../factors/notice.ts'
 import type { RecoveryCodeCheck } from '../factors/recovery-code-check.ts'
-import { type Language, MAIL_CHANNEL } from '../outbox/mail.ts'
+import type { Language } from '../outbox/mail.ts'
 import type { Record as RecordFn } from '../outbox/record.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
@@ -58,15 +58,7 @@ export function createSavedCodeRecovery(options: SavedCodeRecoveryOptions) {
         if (!user || !(await codes.spend(trx, match, clock.now()))) return false
         await replacePassword(trx, user, passwordHash, clock)
         // Not from the holder's own session: tell the holder (NIST SP 800-63B §4.2.3).
-        const notice = await noticeAddress(trx, user.id)
-        if (notice) {
-          await record(trx, MAIL_CHANNEL, {
-            template: 'password_changed',
-            to: notice.to,
-            language,
-            login: notice.login,
-          })
-        }
+        await recordNotice(trx, record, { userId: user.id, template: 'password_changed', language })
         return true
       })
       // Spent by a concurrent request, or replaced by a new set, after it was checked.

@@ -1,5 +1,6 @@
 import Type from 'typebox'
 import { Password } from '../passwords/schemas.ts'
+import { BODY_ERRORS, NoContent, problems } from '../schemas.ts'
 import { Email, Login } from '../users/schemas.ts'
 
 // An account is named by its login or by its email address: exactly one of the two.
@@ -36,3 +37,9 @@ export const CompleteRecoveryBody = Type.Object(
     ],
   },
 )
+
+/** What a recovery that sets a new password answers: 204, or one of these problems. */
+export const recoveryResponses = {
+  204: NoContent,
+  ...problems(...BODY_ERRORS, 'invalid_code', 'password_policy', 'rate_limited', 'overloaded'),
+}
