@@ -70,17 +70,16 @@ export const BODY_LIMIT = 16 * 1024
 // Exact paths, no wildcards: wildcard redaction costs on every log line, and bodies are never
 // logged in the first place.
 const SECRETS = ['password', 'current_password', 'new_password', 'refresh_token', 'access_token']
-// Saved recovery codes: the one POST /recovery/code takes, and the set a 201 shows once.
-const CODE_SECRETS = ['recovery_code', 'codes']
+// Codes in bodies: a mailed one, a saved recovery code, and the set a 201 shows once. (A log
+// line's own top-level `code` is an error's code, and stays.)
+const CODES = ['code', 'recovery_code', 'codes']
 const redact = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   ...SECRETS,
   ...SECRETS.map((key) => `body.${key}`),
-  ...CODE_SECRETS.map((key) => `body.${key}`),
-  // A mailed code; top-level `code` is an error's code in log lines, and stays.
-  'body.code',
+  ...CODES.map((key) => `body.${key}`),
   'password_hash',
   'passwordHash',
 ]

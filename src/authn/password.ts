@@ -32,10 +32,6 @@ export interface PasswordCheckOptions {
   throttle: Throttle
 }
 
-// No stored key holds a NUL (registration refuses control characters), and PostgreSQL's text
-// cannot even be asked for one: such a login is simply unknown.
-const storable = (key: string) => !key.includes('\u0000')
-
 export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptions): PasswordCheck {
   const users = userRepository(db)
   return {
@@ -46,9 +42,7 @@ export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptio
       const found =
         key === undefined
           ? await users.findWithHashById((account as { id: string }).id)
-          : storable(key)
-            ? await users.findWithHashByKey(key)
-            : undefined
+          : await users.findWithHashByKey(key)
       const throttleKey = found?.loginKey ?? key
       if (throttleKey === undefined) return undefined // an id that is gone: its caller is too
       const normalised = normalisePassword(password)

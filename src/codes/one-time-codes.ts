@@ -165,18 +165,6 @@ export function oneTimeCodes({ pepper }: CodeStoreOptions) {
       return rows.map((row) => toDate(row.created_at))
     },
 
-    /** How many codes of `purpose` the user was sent since `since` (the mail limits). */
-    async issuedSince(trx: Db, userId: string, purpose: CodePurpose, since: Date): Promise<number> {
-      const row = await trx
-        .selectFrom('one_time_codes')
-        .select((eb) => eb.fn.countAll<string | number>().as('n'))
-        .where('user_id', '=', userId)
-        .where('purpose', '=', purpose)
-        .where('created_at', '>', since.toISOString())
-        .executeTakeFirstOrThrow()
-      return Number(row.n)
-    },
-
     /** Housekeeping: codes expired before `before` are useless (a day after, for the limits). */
     async deleteExpired(db: Db, before: Date): Promise<number> {
       const result = await db

@@ -2,6 +2,7 @@ import type { Db } from '../db/schema.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import type { Throttle } from '../throttle/throttle.ts'
 import { loginKey } from '../users/login-name.ts'
+import { userRepository } from '../users/repository.ts'
 import { parseRecoveryCode } from './recovery-code-format.ts'
 import type { RecoveryCodeStore } from './recovery-codes.ts'
 
@@ -38,14 +39,9 @@ export interface RecoveryCodeCheckOptions {
   store: RecoveryCodeStore
 }
 
-// As in authn/password.ts: no stored login key holds a NUL, and PostgreSQL's text cannot be
-// asked for one.
-const storable = (key: string) => !key.includes('\u0000')
-
 export function createRecoveryCodeCheck(options: RecoveryCodeCheckOptions): RecoveryCodeCheck {
   const { db, hasher, throttle, store } = options
-  const holderBy = (column: 'id' | 'login_key', value: string) =>
-    db.selectFrom('users').select(['id', 'login_key']).where(column, '=', value).executeTakeFirst()
+  const users = userRepository(db)
 
   return {
     async check(holder, input, address) {
@@ -56,11 +52,9 @@ export function createRecoveryCodeCheck(options: RecoveryCodeCheckOptions): Reco
       const key = 'login' in holder ? loginKey(holder.login) : undefined
       const found =
         key === undefined
-          ? await holderBy('id', (holder as { id: string }).id)
-          : storable(key)
-            ? await holderBy('login_key', key)
-            : undefined
-      const throttleKey = found?.login_key ?? key
+          ? await users.findById((holder as { id: string }).id)
+          : await users.findByKey(key)
+      const throttleKey = found?.loginKey ?? key
       if (throttleKey === undefined) return undefined // an id that is gone
       let codeId: string | undefined
       await throttle.guard(throttleKey, address, async () => {

@@ -21,18 +21,23 @@ const Readiness = Type.Object({
 
 const DATABASE_CHECK_MS = 2000
 
+/** `check`'s answer, or a rejection once DATABASE_CHECK_MS have passed: readiness never hangs. */
+function inTime<T>(check: Promise<T>): Promise<T> {
+  return Promise.race([
+    check,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
+    ),
+  ])
+}
+
 /** The mail queue's state; undefined when the database would not say in time. */
 async function mailCheck(
   app: FastifyInstance,
   log: FastifyBaseLogger,
 ): Promise<'ok' | 'degraded' | undefined> {
   try {
-    const state = await Promise.race([
-      app.mail.readiness(),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
-      ),
-    ])
+    const state = await inTime(app.mail.readiness())
     if (state === 'degraded') log.warn('readiness: mail older than 5 minutes is still unsent')
     return state
   } catch (error) {
@@ -63,12 +68,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       let database: 'ok' | 'down' = 'ok'
       try {
         // The store answers, and can take writes: a probe write when the last is a second old.
-        const fault = await Promise.race([
+        const fault = await inTime(
           sql`select 1`.execute(app.store.db).then(() => app.storeGuard.check(true)),
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error('timeout')), DATABASE_CHECK_MS).unref(),
-          ),
-        ])
+        )
         if (fault) {
           request.log.warn({ reason: fault }, 'readiness: the database cannot take writes')
           database = 'down'

@@ -23,10 +23,9 @@ export interface Outbox {
     deliver: (message: OutboxMessage) => Promise<void>,
     options?: ConsumeOptions,
   ): void
-  /** When the oldest message still waiting on `channel` was recorded. */
-  oldest(channel: string): Promise<Date | undefined>
+  /** How many messages wait on `channel`. */
   waiting(channel: string): Promise<number>
-  /** Both of the above in one query. */
+  /** How many wait, and since when the oldest, in one query. */
   stats(channel: string): Promise<ChannelStats>
   /** Runs a pass of `channel`'s sender now; resolves when it is over (tests with a frozen clock). */
   flush(channel: string): Promise<void>
@@ -65,8 +64,7 @@ export default fp(
         // Once the app is ready: messages left by a previous run go out after a restart.
         app.addHook('onReady', async () => worker.start())
       },
-      oldest: (channel) => outbox.oldest(channel),
-      waiting: (channel) => outbox.count(channel),
+      waiting: async (channel) => (await outbox.stats(channel)).waiting,
       stats: (channel) => outbox.stats(channel),
       async flush(channel) {
         const worker = workers.get(channel)

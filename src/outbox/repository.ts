@@ -24,6 +24,15 @@ export function outboxRepository(db: Db, dialect: Dialect) {
   const claimed = (id: string, attempts: number) =>
     db.updateTable('outbox').where('id', '=', id).where('attempts', '=', attempts)
 
+  /** The rows of `channel` due at `at`: their time has come, and no live lease holds them. */
+  const dueRows = (channel: string, at: string) =>
+    db
+      .selectFrom('outbox')
+      .select('id')
+      .where('channel', '=', channel)
+      .where('attempt_at', '<=', at)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
+
   /** How many wait on `channel`, and since when the oldest: one query. */
   async function stats(channel: string): Promise<ChannelStats> {
     const row = await db
@@ -61,16 +70,7 @@ export function outboxRepository(db: Db, dialect: Dialect) {
 
     /** Whether anything is due: a read, so an idle sender takes no write lock to find out. */
     async due(channel: string, now: Date): Promise<boolean> {
-      const at = now.toISOString()
-      const row = await db
-        .selectFrom('outbox')
-        .select('id')
-        .where('channel', '=', channel)
-        .where('attempt_at', '<=', at)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
-        .limit(1)
-        .executeTakeFirst()
-      return row !== undefined
+      return (await dueRows(channel, now.toISOString()).limit(1).executeTakeFirst()) !== undefined
     },
 
     /**
@@ -84,16 +84,7 @@ export function outboxRepository(db: Db, dialect: Dialect) {
       limit: number,
       leaseUntil: Date,
     ): Promise<OutboxMessage[]> {
-      const at = now.toISOString()
-      let due = db
-        .selectFrom('outbox')
-        .select('id')
-        .where('channel', '=', channel)
-        .where('attempt_at', '<=', at)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', at)]))
-        .orderBy('attempt_at')
-        .orderBy('id')
-        .limit(limit)
+      let due = dueRows(channel, now.toISOString()).orderBy('attempt_at').orderBy('id').limit(limit)
       if (dialect === 'postgres') due = due.forUpdate().skipLocked()
       const rows = await db
         .updateTable('outbox')
@@ -151,15 +142,6 @@ export function outboxRepository(db: Db, dialect: Dialect) {
     },
 
     stats,
-
-    /** When the oldest message waiting on `channel` was recorded. */
-    async oldest(channel: string): Promise<Date | undefined> {
-      return (await stats(channel)).oldest
-    },
-
-    async count(channel: string): Promise<number> {
-      return (await stats(channel)).waiting
-    },
   }
 }
 

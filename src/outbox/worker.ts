@@ -4,8 +4,6 @@ import type { Db, Dialect } from '../db/schema.ts'
 import { nextAttempt } from './backoff.ts'
 import { type OutboxMessage, outboxRepository } from './repository.ts'
 
-export { backoffMs } from './backoff.ts'
-
 /** A delivery that must not be tried again (a mail server's 5xx, say): the message is dropped. */
 export class PermanentFailure extends Error {
   override name = 'PermanentFailure'

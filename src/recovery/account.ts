@@ -33,8 +33,6 @@ export function throttleKey(name: AccountName, found: User | undefined): string 
 
 /** The account so named, if there is one. */
 export async function findAccount(db: Db, name: AccountName): Promise<User | undefined> {
-  // No stored key holds a NUL, and PostgreSQL's text cannot even be asked for one.
-  if (name.key.includes('\u0000')) return undefined
   const users = userRepository(db)
   return name.by === 'login' ? users.findByKey(name.key) : users.findByEmailKey(name.key)
 }

@@ -3,12 +3,12 @@ import type { Clock } from '../clock.ts'
 import type { OneTimeCodes } from '../codes/one-time-codes.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
-import { type Language, MAIL_CHANNEL } from '../outbox/mail.ts'
+import { recordNotice } from '../factors/notice.ts'
+import type { Language } from '../outbox/mail.ts'
 import type { Record } from '../outbox/record.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
 import type { Throttle } from '../throttle/throttle.ts'
-import { verifiedAddress } from '../users/email-address.ts'
 import { withUserLock } from '../users/lock.ts'
 import { userRepository } from '../users/repository.ts'
 import { rejected } from '../users/service.ts'
@@ -75,15 +75,7 @@ export function createRecoveryCompletion(options: CompletionOptions) {
         const spent = await codes.spend(trx, { userId: user.id, purpose: 'recovery', code, now })
         if (!spent.ok || spent.sentTo !== user.email) return false
         await replacePassword(trx, user, passwordHash, clock)
-        const to = verifiedAddress(user)
-        if (to) {
-          await record(trx, MAIL_CHANNEL, {
-            template: 'password_changed',
-            to,
-            language,
-            login: user.login,
-          })
-        }
+        await recordNotice(trx, record, { userId: user.id, template: 'password_changed', language })
         return true
       })
       if (!done) throw invalidCode()

@@ -1,30 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
 import { languageOf } from '../outbox/mail.ts'
-import { Password } from '../passwords/schemas.ts'
-
-import { Login } from '../users/schemas.ts'
 import { createSavedCodeRecovery } from './saved-code.ts'
-import { recoveryResponses } from './schemas.ts'
-
-const SavedCodeRecoveryBody = Type.Object(
-  {
-    login: Login,
-    // Room for spaces and dashes as typed; the real check is the code's own (factors/).
-    recovery_code: Type.String({ minLength: 1, maxLength: 100 }),
-    new_password: Password,
-  },
-  {
-    additionalProperties: false,
-    examples: [
-      {
-        login: 'alice',
-        recovery_code: '7KQ2-M4XD-9RVA-0TNE-HB3W',
-        new_password: 'a brand new tremendously long passphrase',
-      },
-    ],
-  },
-)
+import { recoveryResponses, SavedCodeRecoveryBody } from './schemas.ts'
 
 /** POST /recovery/code: a saved recovery code sets a new password. */
 const routes: FastifyPluginAsyncTypebox = async (app) => {

@@ -38,6 +38,25 @@ export const CompleteRecoveryBody = Type.Object(
   },
 )
 
+export const SavedCodeRecoveryBody = Type.Object(
+  {
+    login: Login,
+    // Room for spaces and dashes as typed; the real check is the code's own (factors/).
+    recovery_code: Type.String({ minLength: 1, maxLength: 100 }),
+    new_password: Password,
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        login: 'alice',
+        recovery_code: '7KQ2-M4XD-9RVA-0TNE-HB3W',
+        new_password: 'a brand new tremendously long passphrase',
+      },
+    ],
+  },
+)
+
 /** What a recovery that sets a new password answers: 204, or one of these problems. */
 export const recoveryResponses = {
   204: NoContent,

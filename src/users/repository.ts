@@ -34,8 +34,19 @@ export function withoutHash({ passwordHash: _, ...user }: UserWithHash): User {
 
 /** Users in the store. Works on a Kysely instance or a transaction (see lock.ts for the lock). */
 export function userRepository(db: Db) {
-  const byId = (id: string) =>
-    db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+  /**
+   * The row whose `column` is `value`. No stored key or id holds a NUL (registration refuses
+   * control characters), and PostgreSQL's text cannot even be asked for one: such a value names
+   * no account, whatever path (a login, a recovery) brought it here.
+   */
+  const rowBy = async (column: 'id' | 'login_key' | 'email_key', value: string) =>
+    value.includes('\u0000')
+      ? undefined
+      : db.selectFrom('users').selectAll().where(column, '=', value).executeTakeFirst()
+  const userBy = async (column: 'id' | 'login_key' | 'email_key', value: string) => {
+    const row = await rowBy(column, value)
+    return row && withoutHash(withHash(row))
+  }
   return {
     /**
      * Throws the driver's unique violation when the login key or the email key is taken (see
@@ -62,60 +73,29 @@ export function userRepository(db: Db) {
       return withoutHash(withHash(row))
     },
 
-    async findById(id: string): Promise<User | undefined> {
-      const row = await byId(id)
-      return row && withoutHash(withHash(row))
-    },
+    findById: (id: string): Promise<User | undefined> => userBy('id', id),
+
+    findByKey: (loginKey: string): Promise<User | undefined> => userBy('login_key', loginKey),
+
+    findByEmailKey: (emailKey: string): Promise<User | undefined> => userBy('email_key', emailKey),
 
     async existsByKey(loginKey: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('users')
-        .select('id')
-        .where('login_key', '=', loginKey)
-        .executeTakeFirst()
-      return row !== undefined
+      return (await rowBy('login_key', loginKey)) !== undefined
     },
 
     async existsByEmailKey(emailKey: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('users')
-        .select('id')
-        .where('email_key', '=', emailKey)
-        .executeTakeFirst()
-      return row !== undefined
-    },
-
-    async findByKey(loginKey: string): Promise<User | undefined> {
-      const row = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('login_key', '=', loginKey)
-        .executeTakeFirst()
-      return row && withoutHash(withHash(row))
-    },
-
-    async findByEmailKey(emailKey: string): Promise<User | undefined> {
-      const row = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('email_key', '=', emailKey)
-        .executeTakeFirst()
-      return row && withoutHash(withHash(row))
+      return (await rowBy('email_key', emailKey)) !== undefined
     },
 
     /** For the password check only. */
     async findWithHashByKey(loginKey: string): Promise<UserWithHash | undefined> {
-      const row = await db
-        .selectFrom('users')
-        .selectAll()
-        .where('login_key', '=', loginKey)
-        .executeTakeFirst()
+      const row = await rowBy('login_key', loginKey)
       return row && withHash(row)
     },
 
     /** For the password check only. */
     async findWithHashById(id: string): Promise<UserWithHash | undefined> {
-      const row = await byId(id)
+      const row = await rowBy('id', id)
       return row && withHash(row)
     },
 

@@ -103,8 +103,7 @@ for (const dialect of dialects()) {
       await outbox.add('mail', {}, at(1000))
       await outbox.add('nats', {}, at(0))
       assert.deepEqual(await outbox.stats('mail'), { waiting: 2, oldest: at(1000) })
-      assert.deepEqual(await outbox.oldest('nats'), at(0))
-      assert.equal(await outbox.count('nats'), 1)
+      assert.deepEqual(await outbox.stats('nats'), { waiting: 1, oldest: at(0) })
       // Claimed or backing off, a message still waits.
       await outbox.claim('mail', at(6000), 10, at(6000 + LEASE))
       assert.deepEqual(await outbox.stats('mail'), { waiting: 2, oldest: at(1000) })
