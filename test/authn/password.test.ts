@@ -6,7 +6,7 @@ import { normalisePassword } from '../../src/passwords/policy.ts'
 import { fold } from '../../src/text.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
-import { bearer, changePassword, login, NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
+import { changePassword, deleteMe, login, NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
 
 // The one password check (src/authn/password.ts), through every path that asks it.
 
@@ -63,12 +63,7 @@ for (const dialect of dialects()) {
         new_password: NEW_PASSWORD,
       })
       assertProblem(change, 401, 'invalid_credentials', 'password change')
-      const remove = await app.inject({
-        method: 'DELETE',
-        url: '/user/me',
-        headers: bearer(token),
-        payload: { password: WRONG },
-      })
+      const remove = await deleteMe(app, token, WRONG)
       assertProblem(remove, 401, 'invalid_credentials', 'deletion')
       // Three failures on one account: even the right password now waits.
       const locked = await login(app, 'old name')

@@ -31,12 +31,20 @@ import { asAppError } from '../../src/http/problems.ts'
 import { eventually } from '../support/eventually.ts'
 import { dialects, freshDatabaseUrl, type Harness, makeApp, tempDir } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
-import { health, jwks, login, me, PASSWORD, register, signUp } from '../support/requests.ts'
+import {
+  health,
+  jwks,
+  login,
+  me,
+  NOT_READY,
+  PASSWORD,
+  READY,
+  register,
+  signUp,
+} from '../support/requests.ts'
 
 const run = promisify(execFile)
 const WRONG = 'not the password at all, but long enough'
-const READY = { status: 'ok', checks: { database: 'ok', signing_key: 'ok', mail: 'ok' } }
-const NOT_READY = { status: 'unavailable', checks: { database: 'down', signing_key: 'ok' } }
 
 /** A fresh mount point; whatever gets mounted there is detached after the test, even on failure. */
 async function mountPoint(t: TestContext): Promise<string> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { makeApp } from '../support/harness.ts'
 import { assertProblem, BEARER_CHALLENGE, INVALID_TOKEN_CHALLENGE } from '../support/problems.ts'
-import { bearer, changePassword, login, me, refresh, signUp } from '../support/requests.ts'
+import { changePassword, deleteMe, login, me, refresh, signUp } from '../support/requests.ts'
 
 test('invalid_credentials and invalid_refresh_token 401s carry no challenge', async (t) => {
   const { app } = await makeApp(t)
@@ -36,12 +36,7 @@ test('invalid_credentials and invalid_refresh_token 401s carry no challenge', as
     ],
     [
       'wrong password to delete the account',
-      await app.inject({
-        method: 'DELETE',
-        url: '/user/me',
-        headers: bearer(alice.access_token),
-        payload: { password: 'not the right password at all' },
-      }),
+      await deleteMe(app, alice.access_token, 'not the right password at all'),
       'invalid_credentials',
     ],
     ['unknown refresh token', await refresh(app, 'nope'), 'invalid_refresh_token'],

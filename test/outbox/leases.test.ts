@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { openStore } from '../../src/db/store.ts'
 import { MAIL_CHANNEL, type MailRequest } from '../../src/outbox/mail.ts'
 import { outboxRepository } from '../../src/outbox/repository.ts'
@@ -17,7 +18,7 @@ const mail = (i: number): MailRequest => ({
 for (const dialect of dialects()) {
   describe(`leases of the sender (${dialect})`, () => {
     test('a sender whose lease ran out during a slow delivery leaves the rest of its batch to whoever claimed it', async (t) => {
-      const smtp = await smtpSink(t, { dataDelayMs: 300 })
+      const smtp = await smtpSink(t, { holdData: true })
       const clock = new TestClock()
       clock.freeze()
       const { app, databaseUrl } = await makeApp(t, {
@@ -43,6 +44,7 @@ for (const dialect of dialects()) {
       )
       assert.equal(taken.length, 2)
 
+      smtp.release()
       await app.outbox.flush(MAIL_CHANNEL)
       // The first was delivered (and its row removed); the second was not touched by this sender.
       assert.deepEqual(
@@ -57,7 +59,7 @@ for (const dialect of dialects()) {
     })
 
     test('a stopping sender gives back what it claimed and did not send: the next start sends it at once, not after the lease', async (t) => {
-      const smtp = await smtpSink(t, { dataDelayMs: 300 })
+      const smtp = await smtpSink(t, { holdData: true })
       const databaseUrl = await freshDatabaseUrl(t, dialect)
       const clock = new TestClock()
       clock.freeze()
@@ -67,7 +69,12 @@ for (const dialect of dialects()) {
         for (let i = 1; i <= 4; i++) await first.app.outbox.record(trx, MAIL_CHANNEL, mail(i))
       })
       await eventually(() => (smtp.envelopes() === 1 ? true : undefined), { what: 'a MAIL FROM' })
-      await first.app.close() // waits for the mail on its way, gives back the other three
+      // Closing waits for the mail on its way, then gives back the other three: the server lets
+      // that mail through only once the close has begun.
+      const closing = first.app.close()
+      await sleep(100)
+      smtp.release()
+      await closing
 
       const other = openStore(databaseUrl)
       t.after(() => other.destroy())

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, type TestContext, test } from 'node:test'
+import { sql } from 'kysely'
 import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/schema.ts'
 import { openStore } from '../../src/db/store.ts'
@@ -115,6 +116,10 @@ for (const dialect of dialects()) {
       await (a as Store).db.transaction().execute(async (trx) => {
         for (let i = 0; i < count; i++) await outboxRepository(trx, dialect).add('mail', { i }, T0)
       })
+      // Both pools connected first: a slow first connection must not leave the race to one side.
+      for (const store of [a, b] as Store[]) {
+        await Promise.all(Array.from({ length: 10 }, () => sql`select 1`.execute(store.db)))
+      }
       // Ten claimers per instance, racing until nothing is left.
       const claimer = async (store: Store) => {
         const got: string[] = []

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { outboxDrained, SUBJECT } from '../support/email.ts'
+import { eventually } from '../support/eventually.ts'
 import { dialects, type Harness, makeApp } from '../support/harness.ts'
+import { requestLines } from '../support/logs.ts'
 import { codeIn, mailDir } from '../support/mail.ts'
 import { bearer, NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
 
@@ -27,7 +29,7 @@ interface Flow {
 const wholeDigits = (code: string) => new RegExp(`(?<!\\d)${code}(?!\\d)`)
 
 /** Every step that makes or takes a code, a password or a token. */
-async function flow({ app, config }: Harness): Promise<Flow> {
+async function flow({ app, config, logs }: Harness): Promise<Flow> {
   const box = mailDir(config.mail.dir)
   const exchanges: Exchange[] = []
   const codes: string[] = []
@@ -122,7 +124,11 @@ async function flow({ app, config }: Harness): Promise<Flow> {
   await complete(recovery, 400)
   await signIn(NEW_PASSWORD)
   await outboxDrained(app)
-  await new Promise(setImmediate) // the last completion's log line
+  // Every exchange's own log line is written, the last completion's too.
+  await eventually(() => requestLines(logs).length, {
+    what: 'a request line per exchange',
+    until: (n) => n >= exchanges.length,
+  })
 
   assert.equal(new Set(codes).size, codes.length, 'distinct codes (rerun on a coincidence)')
   return { exchanges, codes, passwords: [PASSWORD, NEW_PASSWORD, WRONG], tokens }

@@ -8,7 +8,7 @@ import { eventually } from '../support/eventually.ts'
 import { freshDatabaseUrl, type HarnessOptions, makeApp, TestClock } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
 import {
-  bearer,
+  deleteMe,
   jwks,
   login,
   me,
@@ -172,12 +172,7 @@ describe('two instances on one PostgreSQL database', () => {
     const atB = await session(b.app, 'frank')
     await assertTokenAccepted(b.app, user.access_token, user.user.id, 'before deletion')
 
-    const res = await a.app.inject({
-      method: 'DELETE',
-      url: '/user/me',
-      headers: bearer(user.access_token),
-      payload: { password: PASSWORD },
-    })
+    const res = await deleteMe(a.app, user.access_token)
     assert.equal(res.statusCode, 204, res.body)
 
     await assertTokenRejected(b.app, user.access_token, "A's token at B after deletion")

@@ -6,10 +6,9 @@ import { refreshTokenRepository } from '../../src/sessions/repository.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
 import {
-  bearer,
+  deleteMe,
   login,
   logout,
-  PASSWORD,
   refresh,
   SESSION_FIELDS,
   type Session,
@@ -227,12 +226,7 @@ for (const dialect of dialects()) {
     test('a deleted user cannot refresh', async (t) => {
       const { app } = await makeApp(t, { dialect })
       const session = await signUp(app, 'leaving')
-      const deleted = await app.inject({
-        method: 'DELETE',
-        url: '/user/me',
-        headers: bearer(session.access_token),
-        payload: { password: PASSWORD },
-      })
+      const deleted = await deleteMe(app, session.access_token)
       assert.equal(deleted.statusCode, 204, deleted.body)
       assertInvalidRefresh(await refresh(app, session.refresh_token), 'after deletion')
     })

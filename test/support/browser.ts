@@ -14,7 +14,7 @@ export const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots')
 /** How long a check waits for the page to get to the state it expects: the contexts' default. */
 export const SETTLE_MS = 15_000
 
-export function launch(): Promise<Browser> {
+function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -46,7 +46,7 @@ export function useBrowser(): () => Browser {
   }
 }
 
-export interface Web extends Harness {
+interface Web extends Harness {
   origin: string
 }
 
@@ -83,11 +83,7 @@ export interface TabOptions {
 }
 
 /** Records what must never happen on a page. */
-export function watch(
-  page: Page,
-  origin: string,
-  tab: Pick<Tab, 'problems' | 'refusals' | 'requests'>,
-) {
+function watch(page: Page, origin: string, tab: Pick<Tab, 'problems' | 'refusals' | 'requests'>) {
   page.on('console', (message) => {
     if (message.type() !== 'error' && !/Content.Security.Policy/i.test(message.text())) return
     const url = message.location().url
@@ -110,7 +106,7 @@ export function watch(
   })
 }
 
-export async function openTab(browser: Browser, origin: string, options: TabOptions = {}) {
+async function openTab(browser: Browser, origin: string, options: TabOptions = {}) {
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
     locale: options.locale ?? 'en-US',

@@ -18,6 +18,8 @@ export interface RunOptions {
   /** Written to stdin, which is then closed; without it stdin is closed at once. */
   input?: string
   script?: string
+  /** Killed after this long (default 2 min): a command that should have exited fails, not hangs. */
+  timeoutMs?: number
 }
 
 /** Runs the CLI with Node 24 in a clean environment (only what the test gives it). */
@@ -36,8 +38,12 @@ export function run(args: string[], options: RunOptions = {}): Promise<Run> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk
     })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
     child.stdin.end(options.input ?? '')
   })
 }

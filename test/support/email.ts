@@ -84,9 +84,14 @@ export async function outboxDrained(app: App): Promise<void> {
   )
 }
 
-/** The codes a mail carries are gone from the mailbox's point of view: every mail to `to`. */
+/** Every mail the mailbox received for `to` (addresses compared without case), by subject. */
 export async function mailsTo(mailbox: Mailbox, to: string, subject?: RegExp) {
   return (await mailbox.all()).filter(
-    (m) => m.to === to.toLowerCase() && (!subject || subject.test(m.subject)),
+    (m) => m.to.toLowerCase() === to.toLowerCase() && (!subject || subject.test(m.subject)),
   )
+}
+
+/** A code of the same length that is not `code` (its last digit moved on by one). */
+export function otherCode(code: string): string {
+  return code.replace(/\d$/, (d) => String((Number(d) + 1) % 10)).padStart(code.length, '0')
 }

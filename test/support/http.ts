@@ -1,6 +1,7 @@
 // Requests over real connections (undici, node:http2), read into the shape app.inject gives.
 import type http2 from 'node:http2'
 import type { Readable } from 'node:stream'
+import type { LightMyRequestResponse } from 'fastify'
 import { type Agent, request } from 'undici'
 
 export interface Reply {
@@ -71,4 +72,13 @@ export function http2Request(
     stream.on('error', fail)
     if (body !== undefined) stream.end(body)
   })
+}
+
+/**
+ * What a client could tell two answers apart by: status, headers and body bytes, but for Date and
+ * X-Request-Id, which differ between any two answers.
+ */
+export function comparable(res: LightMyRequestResponse) {
+  const { date: _date, 'x-request-id': _id, ...headers } = res.headers
+  return { status: res.statusCode, headers, body: res.rawPayload.toString('base64') }
 }

@@ -10,6 +10,7 @@ import { SMTPServer } from 'smtp-server'
 import type { App } from '../../src/app.ts'
 import { MAIL_CHANNEL, type MailRequest } from '../../src/outbox/mail.ts'
 import { eventually } from './eventually.ts'
+import { freePort } from './ports.ts'
 
 export interface Received {
   to: string
@@ -42,7 +43,9 @@ export interface Mailbox {
 }
 
 function mailbox(read: () => Promise<Received[]>): Mailbox {
-  const taken = new Set<number>()
+  // Handed out by content, not position: mailDir reads files in name order, and two mails named
+  // in one millisecond may sort otherwise than they were written.
+  const taken = new Set<string>()
   return {
     all: read,
     async next(to, subject) {
@@ -50,14 +53,15 @@ function mailbox(read: () => Promise<Received[]>): Mailbox {
         async () => {
           const messages = await read()
           const index = messages.findIndex(
-            (m, i) =>
-              !taken.has(i) &&
+            (m) =>
+              !taken.has(m.raw) &&
               m.to.toLowerCase() === to.toLowerCase() &&
               (!subject || subject.test(m.subject)),
           )
-          if (index < 0) return undefined
-          taken.add(index)
-          return messages[index]
+          const found = messages[index]
+          if (!found) return undefined
+          taken.add(found.raw)
+          return found
         },
         { what: `a mail to ${to}` },
       )
@@ -83,6 +87,8 @@ export interface SmtpSink extends Mailbox {
   logins(): { user: string; secure: boolean }[]
   /** Commands it refused so far (its refusal above, or one it does not offer, e.g. STARTTLS). */
   refusals(): number
+  /** With holdData: accepts every DATA held so far, and the later ones at once. */
+  release(): void
 }
 
 export interface Refusal {
@@ -100,6 +106,8 @@ export interface SinkOptions {
   secure?: boolean
   /** Hold each DATA this long before accepting it (a slow server). */
   dataDelayMs?: number
+  /** Hold each DATA until release(): a server slow for exactly as long as a test needs. */
+  holdData?: boolean
 }
 
 const refusal = (r: Refusal) => Object.assign(new Error(r.message), { responseCode: r.code })
@@ -108,13 +116,17 @@ const refusal = (r: Refusal) => Object.assign(new Error(r.message), { responseCo
 export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promise<SmtpSink> {
   const host = options.host ?? '127.0.0.1'
   const received: Received[] = []
-  let port = 0
+  // A fixed port, below the kernel's range for port 0 (support/ports.ts): after stop(), nothing
+  // else on the machine takes it before start() listens there again.
+  let port = await freePort()
   let server: SMTPServer | undefined
   let connections = 0
   let refusals = 0
   let envelopes = 0
   const logins: { user: string; secure: boolean }[] = []
   let refuse: Refusal | undefined
+  let holding = options.holdData === true
+  const held: Array<() => void> = []
   const listen = async () => {
     server = new SMTPServer({
       authOptional: true,
@@ -155,7 +167,8 @@ export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promi
               received.push({ ...mail, secure: session.secure })
               done()
             }, done)
-          if (options.dataDelayMs) setTimeout(accept, options.dataDelayMs)
+          if (holding) held.push(() => void accept())
+          else if (options.dataDelayMs) setTimeout(accept, options.dataDelayMs)
           else void accept()
         })
       },
@@ -198,6 +211,10 @@ export async function smtpSink(t: TestContext, options: SinkOptions = {}): Promi
     envelopes: () => envelopes,
     logins: () => [...logins],
     refusals: () => refusals,
+    release() {
+      holding = false
+      for (const accept of held.splice(0)) accept()
+    },
   }
 }
 

@@ -52,7 +52,7 @@ export function assertEdgeProblem(
  * Live (not zombie) nginx processes of one run: the master we started, its workers, and anything
  * whose command line names the run directory.
  */
-export function nginxProcessesOf(runDir: string, known: Set<number>): number[] {
+function nginxProcessesOf(runDir: string, known: Set<number>): number[] {
   const nginx = processes().filter((p) => p.state !== 'Z' && p.cmdline.includes('nginx'))
   const ours = new Set(
     nginx.filter((p) => known.has(p.pid) || p.cmdline.includes(runDir)).map((p) => p.pid),

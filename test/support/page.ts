@@ -6,10 +6,20 @@ import { eventually } from './eventually.ts'
 import type { Received } from './mail.ts'
 import { PASSWORD } from './requests.ts'
 
+/**
+ * Loads `url` as a new page and waits until the app has restored any session. From a page of the
+ * app, going to another route is only a change of the fragment (the same document, its state
+ * kept): the tab leaves the document first, so that this is a real load every time.
+ */
+async function load(tab: Tab, url: string) {
+  if (tab.page.url().startsWith(tab.origin)) await tab.page.goto('about:blank')
+  await tab.page.goto(url)
+  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
+}
+
 /** Opens the app (at a route like '#/signup') and waits until it has restored any session. */
 export async function openApp(tab: Tab, route = '') {
-  await tab.page.goto(`${tab.origin}/${route}`)
-  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
+  await load(tab, `${tab.origin}/${route}`)
 }
 
 export async function reload(tab: Tab) {
@@ -115,8 +125,7 @@ export async function status(page: Page, text: string | RegExp) {
 export async function followLink(tab: Tab, mail: Received) {
   const link = /https?:\/\/[^\s/]+(\/#\/\S+)/.exec(mail.text)?.[1]
   if (!link) throw new Error(`no link in the mail "${mail.subject}":\n${mail.text}`)
-  await tab.page.goto(`${tab.origin}${link}`)
-  await tab.page.locator('body[data-ready="true"]').waitFor({ state: 'attached' })
+  await load(tab, `${tab.origin}${link}`)
 }
 
 /** Records the tab's requests from now on: `count(method, path)` says how many were made. */

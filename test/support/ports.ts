@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /** Whether a server can listen on `port` of 127.0.0.1 right now. */
-export async function listenable(port: number): Promise<boolean> {
+async function listenable(port: number): Promise<boolean> {
   const server = createServer()
   const ok = await new Promise<boolean>((done) => {
     server.once('error', () => done(false))

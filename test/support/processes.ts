@@ -60,7 +60,7 @@ export interface Server {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Waits until `check` finds something, re-checking whenever the child writes or exits. */
+/** Waits until `check` finds something, re-checking whenever the child writes or ends. */
 export function waitFor<T>(
   child: ChildProcessWithoutNullStreams,
   check: () => T | undefined,
@@ -72,7 +72,7 @@ export function waitFor<T>(
       clearTimeout(timer)
       child.stdout.off('data', onData)
       child.stderr.off('data', onData)
-      child.off('exit', onExit)
+      child.off('close', onExit)
     }
     const onData = () => {
       // Let the collectors below see the chunk first.
@@ -96,7 +96,8 @@ export function waitFor<T>(
     }, PATIENCE_MS)
     child.stdout.on('data', onData)
     child.stderr.on('data', onData)
-    child.on('exit', onExit)
+    // 'close', not 'exit': the child's last output may still be on its way at 'exit'.
+    child.on('close', onExit)
     onData()
   })
 }
@@ -130,8 +131,9 @@ export async function startServer(t: TestContext, options: StartOptions = {}): P
       ...options.env,
     },
   })
+  // Resolved once its output has all been read too ('close', not 'exit').
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }))
+    child.on('close', (code, signal) => resolve({ code, signal }))
   })
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')

@@ -104,6 +104,16 @@ export function deleteUser(app: App, token: string, id: string) {
   return userById(app, 'DELETE', token, id)
 }
 
+/** DELETE /user/me, the caller's own account, confirmed by `password`. */
+export function deleteMe(app: App, token: string, password = PASSWORD) {
+  return app.inject({
+    method: 'DELETE',
+    url: '/user/me',
+    headers: bearer(token),
+    payload: { password },
+  })
+}
+
 export function changePassword(app: App, token: string, payload: Record<string, unknown>) {
   return app.inject({ method: 'PUT', url: '/user/me/password', headers: bearer(token), payload })
 }
@@ -124,6 +134,11 @@ export function logout(app: App, refreshToken: unknown) {
     payload: { refresh_token: refreshToken },
   })
 }
+
+/** /health/ready of a single instance with all well (no Redis configured). */
+export const READY = { status: 'ok', checks: { database: 'ok', signing_key: 'ok', mail: 'ok' } }
+/** /health/ready with the database down (or unable to take writes). */
+export const NOT_READY = { status: 'unavailable', checks: { database: 'down', signing_key: 'ok' } }
 
 export function health(app: App, probe: 'live' | 'ready') {
   return app.inject({ method: 'GET', url: `/health/${probe}` })

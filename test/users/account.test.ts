@@ -7,6 +7,7 @@ import { assertProblem, BEARER_CHALLENGE } from '../support/problems.ts'
 import {
   bearer,
   changePassword,
+  deleteMe,
   deleteUser,
   getUser,
   login,
@@ -322,12 +323,7 @@ for (const dialect of dialects()) {
       const alice = await signUp(app, 'alice')
       const other = await login(app, 'alice')
       assert.equal(other.statusCode, 200)
-      const res = await app.inject({
-        method: 'DELETE',
-        url: '/user/me',
-        headers: bearer(alice.access_token),
-        payload: { password: PASSWORD },
-      })
+      const res = await deleteMe(app, alice.access_token)
       assert.equal(res.statusCode, 204, res.body)
       assert.equal(res.body, '')
       assert.equal(await userExists(app, alice.user.id), false)
@@ -352,21 +348,19 @@ for (const dialect of dialects()) {
       const { app } = await makeApp(t, { dialect })
       const alice = await signUp(app, 'alice')
       const bob = await signUp(app, 'bob')
-      const deleteMe = (payload?: unknown) =>
-        app.inject({
-          method: 'DELETE',
-          url: '/user/me',
-          headers: bearer(alice.access_token),
-          ...(payload === undefined ? {} : { payload: payload as object }),
-        })
-      assertProblem(await deleteMe(), 422, 'validation_failed')
+      const noBody = await app.inject({
+        method: 'DELETE',
+        url: '/user/me',
+        headers: bearer(alice.access_token),
+      })
+      assertProblem(noBody, 422, 'validation_failed')
       assertProblem(
-        await deleteMe({ password: 'not the password at all' }),
+        await deleteMe(app, alice.access_token, 'not the password at all'),
         401,
         'invalid_credentials',
       )
       assert.ok(await userExists(app, alice.user.id))
-      const res = await deleteMe({ password: PASSWORD })
+      const res = await deleteMe(app, alice.access_token)
       assert.equal(res.statusCode, 204, res.body)
       assert.equal(await userExists(app, alice.user.id), false)
       await assertGone(app, 'alice', alice)

@@ -65,7 +65,7 @@ const queryPair: fc.Arbitrary<Piece[]> = fc.oneof(
   fc.tuple(nastyString(10), nastyString(10)).map(([k, v]): Piece[] => [`${pct(k)}=${pct(v)}`]),
 )
 
-export const queryPieces: fc.Arbitrary<Piece[]> = fc.oneof(
+const queryPieces: fc.Arbitrary<Piece[]> = fc.oneof(
   { arbitrary: fc.constant<Piece[]>([]), weight: 3 },
   {
     arbitrary: fc.array(queryPair, { minLength: 0, maxLength: 4 }).chain((pairs) =>
@@ -83,7 +83,7 @@ export const queryPieces: fc.Arbitrary<Piece[]> = fc.oneof(
 )
 
 /** Header text a real HTTP/1.1 parser would pass on: tab, visible ASCII, space, obs-text. */
-export const headerText = (maxLength: number) =>
+const headerText = (maxLength: number) =>
   fc.string({
     unit: fc.oneof(
       fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
@@ -133,7 +133,7 @@ export const auth: fc.Arbitrary<Auth | undefined> = fc.oneof(
   },
 )
 
-export const bodyFor = (route: Route): fc.Arbitrary<string | Buffer | undefined> => {
+const bodyFor = (route: Route): fc.Arbitrary<string | Buffer | undefined> => {
   const reads = route.fields.length > 0
   return fc.oneof(
     { arbitrary: fc.constant(undefined), weight: reads ? 1 : 6 },
