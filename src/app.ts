@@ -11,8 +11,10 @@ import codesPlugin from './codes/plugin.ts'
 import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
+import factorListRoutes from './factors/factor-routes.ts'
 import factorsPlugin from './factors/plugin.ts'
 import factorRoutes from './factors/routes.ts'
+import totpRoutes from './factors/totp-routes.ts'
 import healthRoutes from './health/routes.ts'
 import authenticatePlugin from './http/authenticate.ts'
 import { answerUnknownMethods, clientErrorHandler } from './http/early-errors.ts'
@@ -26,6 +28,8 @@ import { validatorCompiler } from './http/validation.ts'
 import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
 import outboxPlugin from './outbox/plugin.ts'
+import passkeysPlugin from './passkeys/plugin.ts'
+import passkeyRoutes from './passkeys/routes.ts'
 import type { Hasher } from './passwords/hasher.ts'
 import passwordsPlugin from './passwords/plugin.ts'
 import recoveryPlugin from './recovery/plugin.ts'
@@ -159,6 +163,7 @@ export function buildApp(options: AppOptions) {
   app.register(sessionsPlugin)
   app.register(authnPlugin)
   app.register(factorsPlugin)
+  app.register(passkeysPlugin)
   app.register(recoveryPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
@@ -185,6 +190,9 @@ export function buildApp(options: AppOptions) {
   app.register(authnRoutes)
   app.register(sessionRoutes)
   app.register(factorRoutes)
+  app.register(factorListRoutes)
+  app.register(totpRoutes)
+  app.register(passkeyRoutes)
   app.register(savedCodeRoutes)
   app.register(recoveryRoutes)
   app.register(registerPages)

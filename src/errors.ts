@@ -6,7 +6,12 @@ export const catalogue = {
   invalid_credentials: { status: 401, title: 'Invalid login or password' },
   invalid_token: { status: 401, title: 'The access token is missing, invalid or expired' },
   invalid_refresh_token: { status: 401, title: 'The refresh token is invalid, spent or expired' },
+  invalid_mfa_token: { status: 401, title: 'The mfa_token is invalid, spent or expired' },
   forbidden: { status: 403, title: 'Not allowed' },
+  step_up_required: {
+    status: 403,
+    title: 'This needs a session signed in with the second factor (aal2)',
+  },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   request_timeout: { status: 408, title: 'The request did not arrive in time' },

@@ -23,7 +23,11 @@ export function createLoginFlow({ passwords, sessions, throttle }: LoginFlowOpti
       const user = await passwords.check({ login }, password, address)
       if (!user) throw invalidCredentials()
       // Undefined when the password was changed while it was being checked.
-      const pair = await sessions.start(user)
+      const pair = await sessions.start(
+        user,
+        { amr: ['pwd'], aal: 'aal1' },
+        { userAgent: undefined, address },
+      )
       if (!pair) throw invalidCredentials()
       return pair
     },

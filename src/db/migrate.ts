@@ -2,12 +2,14 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } f
 import { initial } from './migrations/0001_initial.ts'
 import { storeProbe } from './migrations/0002_store_probe.ts'
 import { emailRecoveryOutbox } from './migrations/0003_email_recovery_outbox.ts'
+import { factorsSessions } from './migrations/0004_factors_sessions.ts'
 import type { Database, Dialect, Store } from './schema.ts'
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': initial(dialect),
   '0002_store_probe': storeProbe(),
   '0003_email_recovery_outbox': emailRecoveryOutbox(dialect),
+  '0004_factors_sessions': factorsSessions(dialect),
 })
 
 // SQLite: the migrator holds our one connection between acquireMigrationLock and

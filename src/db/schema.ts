@@ -69,6 +69,49 @@ export interface OutboxTable {
   last_error: string | null
 }
 
+export interface FactorsTable {
+  id: string
+  user_id: string
+  type: 'totp' | 'passkey' // factors/types.ts names it FactorType
+  name: string
+  created_at: Timestamp
+  confirmed_at: NullableTimestamp
+  last_used_at: NullableTimestamp
+  secret: string | null
+  /** bigint: the pg driver gives it back as a string. */
+  last_step: ColumnType<string | number | null, number | null, number | null>
+  credential_id: string | null
+  public_key: string | null
+  sign_count: ColumnType<string | number | null, number | null, number | null>
+  transports: string | null
+  backup_eligible: number | null
+  backup_state: number | null
+}
+
+export interface ChallengesTable {
+  id: string
+  purpose: string
+  user_id: string | null
+  data: string
+  attempts: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  expires_at: Timestamp
+  used_at: NullableTimestamp
+}
+
+export interface SessionsTable {
+  id: string
+  user_id: string
+  created_at: Timestamp
+  last_used_at: Timestamp
+  expires_at: Timestamp
+  user_agent: string | null
+  address: string | null
+  aal: string
+  amr: string
+  ended_at: NullableTimestamp
+}
+
 export interface StoreProbeTable {
   id: number
   writes: number
@@ -82,6 +125,9 @@ export interface Database {
   one_time_codes: OneTimeCodesTable
   recovery_codes: RecoveryCodesTable
   outbox: OutboxTable
+  factors: FactorsTable
+  challenges: ChallengesTable
+  sessions: SessionsTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

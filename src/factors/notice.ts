@@ -13,7 +13,13 @@ export async function recordNotice(
   record: Record,
   notice: {
     userId: string
-    template: 'password_changed' | 'recovery_codes_generated'
+    template:
+      | 'password_changed'
+      | 'recovery_codes_generated'
+      | 'factor_added'
+      | 'factor_removed'
+      | 'factors_reset'
+      | 'recovery_code_login'
     language: Language
   },
 ): Promise<void> {

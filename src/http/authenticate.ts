@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { bearerResolver } from '../authn/bearer.ts'
 import { AppError } from '../errors.ts'
+import type { Authentication } from '../tokens/access.ts'
 import type { User } from '../users/types.ts'
 
 declare module 'fastify' {
@@ -10,11 +11,19 @@ declare module 'fastify' {
     authenticate: (request: FastifyRequest) => Promise<void>
     /** onRequest hook, after `authenticate`: the caller is an admin, or 403 forbidden. */
     requireAdmin: (request: FastifyRequest) => Promise<void>
+    /**
+     * onRequest hook, after `authenticate`: on an account with an active second factor, the
+     * access token must be of an AAL2 session, or 403 step_up_required (NIST SP 800-63B rev 4
+     * §2.2: changing the authenticators of an AAL2 account takes AAL2).
+     */
+    requireStepUp: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
     /** The caller `authenticate` found. Reading it on a route without that hook is a 401. */
     readonly actor: User
     authenticatedUser: User | null
+    /** How the caller's session was authenticated (sid, amr, aal), after `authenticate`. */
+    authentication: Authentication | null
   }
 }
 
@@ -26,6 +35,7 @@ export default fp(
   async (app) => {
     const resolve = bearerResolver(app.store.db, app.accessTokens)
     app.decorateRequest('authenticatedUser', null)
+    app.decorateRequest('authentication', null)
     app.decorateRequest('actor', {
       getter(this: FastifyRequest) {
         // A route that forgot its onRequest hook fails closed.
@@ -41,11 +51,21 @@ export default fp(
           detail: 'An access token is required (Authorization: Bearer …).',
         })
       }
-      request.authenticatedUser = await resolve(match[1])
+      const bearer = await resolve(match[1])
+      request.authenticatedUser = bearer.user
+      request.authentication = bearer.authentication
     })
     app.decorate('requireAdmin', async (request: FastifyRequest) => {
       if (request.actor.role !== 'admin') {
         throw new AppError('forbidden', { detail: 'Only an admin may do this.' })
+      }
+    })
+    app.decorate('requireStepUp', async (request: FastifyRequest) => {
+      if (request.actor.mfaEnabled && request.authentication?.aal !== 'aal2') {
+        throw new AppError('step_up_required', {
+          detail:
+            'This account has a second factor: sign in again with it (an access token with aal2) to do this.',
+        })
       }
     })
   },

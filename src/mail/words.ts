@@ -46,6 +46,26 @@ const en: Common = {
       lead: 'A new set of saved recovery codes was created for your account; the old ones no longer work.',
       after: 'If it was not you, change your password at once.',
     },
+    factor_added: {
+      subject: 'A second factor was added',
+      lead: 'A new second factor (an authenticator app or a passkey) was added to your account.',
+      after: 'If it was not you, change your password and remove that factor at once.',
+    },
+    factor_removed: {
+      subject: 'A second factor was removed',
+      lead: 'A second factor (an authenticator app or a passkey) was removed from your account.',
+      after: 'If it was not you, change your password at once.',
+    },
+    factors_reset: {
+      subject: 'Your second factors were removed',
+      lead: 'At a support request, every second factor of your account was removed: signing in needs only the password now.',
+      after: 'If you did not ask for this, change your password and contact support at once.',
+    },
+    recovery_code_login: {
+      subject: 'A recovery code was used to sign in',
+      lead: 'Someone signed in to your account with the password and a saved recovery code in place of the second factor.',
+      after: 'If it was not you, change your password and create new recovery codes at once.',
+    },
   },
 }
 
@@ -79,6 +99,26 @@ const ru: Common = {
       subject: 'Созданы новые коды восстановления',
       lead: 'Для вашей учётной записи создан новый набор кодов восстановления; старые больше не действуют.',
       after: 'Если это были не вы, сразу смените пароль.',
+    },
+    factor_added: {
+      subject: 'Добавлен второй фактор',
+      lead: 'К вашей учётной записи добавлен новый второй фактор (приложение-аутентификатор или ключ доступа).',
+      after: 'Если это были не вы, сразу смените пароль и удалите этот фактор.',
+    },
+    factor_removed: {
+      subject: 'Второй фактор удалён',
+      lead: 'Из вашей учётной записи удалён второй фактор (приложение-аутентификатор или ключ доступа).',
+      after: 'Если это были не вы, сразу смените пароль.',
+    },
+    factors_reset: {
+      subject: 'Вторые факторы удалены',
+      lead: 'По обращению в поддержку все вторые факторы вашей учётной записи удалены: для входа теперь нужен только пароль.',
+      after: 'Если вы этого не просили, сразу смените пароль и свяжитесь с поддержкой.',
+    },
+    recovery_code_login: {
+      subject: 'Для входа использован код восстановления',
+      lead: 'Кто-то вошёл в вашу учётную запись с паролем и сохранённым кодом восстановления вместо второго фактора.',
+      after: 'Если это были не вы, сразу смените пароль и создайте новые коды восстановления.',
     },
   },
 }

@@ -17,6 +17,12 @@ export type MailRequest =
   | { template: 'password_changed'; to: string; language: Language; login: string }
   /** A new set of saved recovery codes replaced the old one. */
   | { template: 'recovery_codes_generated'; to: string; language: Language; login: string }
+  /** A second factor was added, or removed (by the holder or, all at once, by an admin). */
+  | { template: 'factor_added'; to: string; language: Language; login: string }
+  | { template: 'factor_removed'; to: string; language: Language; login: string }
+  | { template: 'factors_reset'; to: string; language: Language; login: string }
+  /** A login used a saved recovery code in place of the second factor (§4.1.2.1). */
+  | { template: 'recovery_code_login'; to: string; language: Language; login: string }
 
 export type MailTemplate = MailRequest['template']
 

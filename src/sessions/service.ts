@@ -1,12 +1,13 @@
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
-import type { AccessTokens } from '../tokens/access.ts'
+import type { AccessTokens, Authentication } from '../tokens/access.ts'
 import { withUserLock } from '../users/lock.ts'
 import { userRepository } from '../users/repository.ts'
 import type { User } from '../users/types.ts'
 import { newRefreshSecret, parseRefreshToken, secretMatches } from './refresh-token.ts'
 import { type RefreshTokenRepository, refreshTokenRepository } from './repository.ts'
+import { type Session, sessionRepository } from './session-repository.ts'
 
 export interface TokenPair {
   accessToken: string
@@ -14,6 +15,18 @@ export interface TokenPair {
   refreshToken: string
   user: User
 }
+
+/** How the holder proved who they are: what the new session's tokens will say (amr, aal). */
+export type Proof = Omit<Authentication, 'sid'>
+
+/** Where the session was started from, to show in its list. */
+export interface Client {
+  userAgent: string | undefined
+  address: string
+}
+
+// A browser's User-Agent is a few hundred characters; what is kept is for the eye only.
+const USER_AGENT_MAX = 256
 
 export interface SessionServiceOptions {
   db: Db
@@ -29,7 +42,7 @@ interface ReusedFamily {
 }
 
 type RefreshOutcome =
-  | { ok: true; user: User; refreshToken: string; issuedAt: Date }
+  | { ok: true; user: User; refreshToken: string; issuedAt: Date; session: Authentication }
   | { ok: false; reused?: ReusedFamily }
 
 const refused: RefreshOutcome = { ok: false }
@@ -41,6 +54,7 @@ const invalidRefresh = () => new AppError('invalid_refresh_token')
  */
 export async function endSessionsOf(trx: Db, userId: string, at: Date): Promise<void> {
   await refreshTokenRepository(trx).revokeAllOfUser(userId, at)
+  await sessionRepository(trx).endAllOf(userId, at)
 }
 
 /**
@@ -64,29 +78,60 @@ export function createSessionService(options: SessionServiceOptions) {
     return secret.token
   }
 
-  async function pair(user: User, refreshToken: string, issuedAt: Date): Promise<TokenPair> {
-    const accessToken = await accessTokens.issue(user, issuedAt)
+  async function pair(
+    user: User,
+    session: Authentication,
+    refreshToken: string,
+    issuedAt: Date,
+  ): Promise<TokenPair> {
+    const accessToken = await accessTokens.issue(user, session, issuedAt)
     return { accessToken, expiresIn: accessTokens.ttlSeconds, refreshToken, user }
+  }
+
+  async function endFamily(trx: Db, userId: string, familyId: string): Promise<boolean> {
+    const now = clock.now()
+    await refreshTokenRepository(trx).revokeFamily(familyId, now)
+    return sessionRepository(trx).end(userId, familyId, now)
   }
 
   return {
     /**
-     * A new session for `user`, whose password was checked as of `user.passwordChangedAt`.
-     * Undefined when the password changed meanwhile: that change ends every session, so this one
-     * must not begin after it. Its time is taken under the lock, so that a change coming right
-     * after this COMMIT refuses the access token signed below.
+     * A new session for `user`, whose password (or other proof) was checked as of
+     * `user.passwordChangedAt`. Undefined when the password changed meanwhile: that change ends
+     * every session, so this one must not begin after it. Its time is taken under the lock, so
+     * that a change coming right after this COMMIT refuses the access token signed below.
+     *
+     * `within` runs in the same transaction first (spending what the proof used up): when it
+     * answers false, nothing begins and the answer is undefined too.
      */
-    async start(user: User): Promise<TokenPair | undefined> {
+    async start(
+      user: User,
+      proof: Proof,
+      client: Client,
+      within?: (trx: Db, now: Date) => Promise<boolean>,
+    ): Promise<TokenPair | undefined> {
       const begun = await withUserLock(
         db,
         user.id,
-        async (trx) => ({
-          at: clock.now(),
-          refreshToken: await newRefreshToken(refreshTokenRepository(trx), user),
-        }),
+        async (trx) => {
+          const at = clock.now()
+          if (within && !(await within(trx, at))) return undefined
+          const refreshToken = await newRefreshToken(refreshTokenRepository(trx), user)
+          const sid = parseRefreshToken(refreshToken)?.id as string
+          await sessionRepository(trx).insert({
+            id: sid,
+            userId: user.id,
+            createdAt: at,
+            expiresAt: new Date(at.getTime() + refreshTtlSeconds * 1000),
+            userAgent: client.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+            address: client.address,
+            ...proof,
+          })
+          return { at, refreshToken, session: { sid, ...proof } }
+        },
         { passwordChangedAt: user.passwordChangedAt },
       )
-      return begun && pair(user, begun.refreshToken, begun.at)
+      return begun && pair(user, begun.session, begun.refreshToken, begun.at)
     },
 
     /**
@@ -111,6 +156,8 @@ export function createSessionService(options: SessionServiceOptions) {
           // A spent token presented again means a copy is out there: end the whole family.
           const reuse = async (): Promise<RefreshOutcome> => {
             await tokens.revokeFamily(row.familyId, now)
+            // Its access tokens are refused from now on too, not only when they expire.
+            await sessionRepository(trx).end(row.userId, row.familyId, now)
             return { ok: false, reused: { familyId: row.familyId, userId: row.userId } }
           }
           if (row.usedAt) return reuse()
@@ -119,11 +166,25 @@ export function createSessionService(options: SessionServiceOptions) {
           if (!(await tokens.markUsed(row.id, now))) return reuse()
           const user = await userRepository(trx).findById(row.userId)
           if (!user) return refused
+          // A session refreshes at the level it was started at, and not once it has ended.
+          const sessions = sessionRepository(trx)
+          const session = await sessions.findLive(row.familyId)
+          if (!session) return refused
           const refreshToken = await newRefreshToken(tokens, user, row.familyId)
-          return { ok: true, user, refreshToken, issuedAt: now }
+          await sessions.touch(session.id, now, new Date(now.getTime() + refreshTtlSeconds * 1000))
+          const { aal, amr } = session
+          return {
+            ok: true,
+            user,
+            refreshToken,
+            issuedAt: now,
+            session: { sid: session.id, aal, amr },
+          }
         })) ?? refused
       // Signed after COMMIT: the transaction (one connection on SQLite) is held no longer than needed.
-      if (outcome.ok) return pair(outcome.user, outcome.refreshToken, outcome.issuedAt)
+      if (outcome.ok) {
+        return pair(outcome.user, outcome.session, outcome.refreshToken, outcome.issuedAt)
+      }
       if (outcome.reused) options.onReuse?.(outcome.reused)
       throw invalidRefresh()
     },
@@ -140,9 +201,20 @@ export function createSessionService(options: SessionServiceOptions) {
       const row = await refreshTokenRepository(db).findById(parsed.id)
       if (!row || !secretMatches(parsed.secret, row.tokenHash)) return
       // Under the user's lock, like a refresh: a successor committed meanwhile is revoked too.
-      await withUserLock(db, row.userId, (trx) =>
-        refreshTokenRepository(trx).revokeFamily(row.familyId, clock.now()),
-      )
+      await withUserLock(db, row.userId, (trx) => endFamily(trx, row.userId, row.familyId))
+    },
+
+    /** The user's live sessions, newest use first. */
+    list: (userId: string): Promise<Session[]> =>
+      sessionRepository(db).listLive(userId, clock.now()),
+
+    /**
+     * Ends one of the user's sessions: its refresh tokens are revoked and its access tokens
+     * refused from now on. False when it is not the user's, or has ended already.
+     */
+    async end(userId: string, sessionId: string): Promise<boolean> {
+      const ended = await withUserLock(db, userId, (trx) => endFamily(trx, userId, sessionId))
+      return ended === true
     },
   }
 }

@@ -8,7 +8,22 @@ import { isUuid } from '../text.ts'
 import { ROLES, type Role } from '../users/types.ts'
 import { ALG, type KeyStore } from './keystore.ts'
 
-export interface AccessClaims {
+/** Authentication method references (RFC 8176) this service issues. */
+export const AMR_VALUES = ['pwd', 'otp', 'hwk', 'swk', 'mfa'] as const
+export type Amr = (typeof AMR_VALUES)[number]
+/** Authenticator assurance levels (NIST SP 800-63B rev 4 §2). */
+export const AAL_VALUES = ['aal1', 'aal2'] as const
+export type Aal = (typeof AAL_VALUES)[number]
+
+/** How a session was authenticated: carried by each of its access tokens. */
+export interface Authentication {
+  /** The session's id (GET /session/): ending it ends its access tokens too. */
+  sid: string
+  amr: Amr[]
+  aal: Aal
+}
+
+export interface AccessClaims extends Authentication {
   sub: string
   role: Role
   iat: number
@@ -32,7 +47,11 @@ export interface AccessTokens {
    * (see issuedAtMs), and an instance whose clock runs a little behind the one that took the
    * change must not issue one that is refused at once.
    */
-  issue(subject: { id: string; role: Role; passwordChangedAt?: Date }, at?: Date): Promise<string>
+  issue(
+    subject: { id: string; role: Role; passwordChangedAt?: Date },
+    session: Authentication,
+    at?: Date,
+  ): Promise<string>
   /** Throws AppError('invalid_token') for anything but a valid, current token of ours. */
   verify(token: string): Promise<AccessClaims>
 }
@@ -56,13 +75,18 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
   const verified = lru<string, AccessClaims>(10_000)
   return {
     ttlSeconds,
-    async issue(subject, at) {
+    async issue(subject, session, at) {
       const { kid, key } = await keys.signingKey()
       const issuedMs = (at ?? clock.now()).getTime()
       const nowMs = Math.max(issuedMs, (subject.passwordChangedAt?.getTime() ?? 0) + 1)
       const now = Math.floor(nowMs / 1000)
       return (
-        new SignJWT({ role: subject.role })
+        new SignJWT({
+          role: subject.role,
+          sid: session.sid,
+          amr: session.amr,
+          aal: session.aal,
+        })
           .setProtectedHeader({ alg: ALG, kid, typ: TYP })
           .setIssuer(issuer)
           .setAudience(audience)
@@ -100,7 +124,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
           audience,
           typ: TYP,
           currentDate: clock.now(),
-          requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+          requiredClaims: ['sub', 'iat', 'exp', 'jti', 'sid', 'amr', 'aal'],
         },
       ))
     } catch (error) {
@@ -112,7 +136,12 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
     if ((payload.iat as number) > nowSeconds + IAT_MAX_SKEW_SECONDS) throw invalidToken()
     // Claims reach SQL: even a token we signed must carry exactly the shapes we issue.
     if (!ROLES.includes(payload.role as Role)) throw invalidToken()
-    if (!isUuid(payload.sub)) throw invalidToken()
+    if (!isUuid(payload.sub) || !isUuid(payload.sid)) throw invalidToken()
+    if (!AAL_VALUES.includes(payload.aal as Aal)) throw invalidToken()
+    const amr = payload.amr
+    if (!Array.isArray(amr) || !amr.every((value) => AMR_VALUES.includes(value))) {
+      throw invalidToken()
+    }
     return payload as unknown as AccessClaims
   }
 }

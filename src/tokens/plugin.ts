@@ -1,24 +1,28 @@
 import fp from 'fastify-plugin'
 import { type AccessTokens, createAccessTokens } from './access.ts'
 import { createKeyStore, type KeyStore } from './keystore.ts'
-import { createSealer } from './sealing.ts'
+import { createSealer, type Sealer } from './sealing.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     keys: KeyStore
     accessTokens: AccessTokens
+    /** Seals secrets at rest under SIGNING_KEY_SECRET (plain when it is not set). */
+    sealer: Sealer
   }
 }
 
 export default fp(
   async (app) => {
     const { tokens } = app.config
+    const sealer = createSealer(tokens.signingKeySecrets)
+    app.decorate('sealer', sealer)
     const keys = createKeyStore({
       db: app.store.db,
       clock: app.clock,
       accessTtlSeconds: tokens.accessTtlSeconds,
       cacheSeconds: tokens.keyCacheSeconds,
-      sealer: createSealer(tokens.signingKeySecrets),
+      sealer,
     })
     await keys.init()
     app.decorate('keys', keys)

@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely'
-import { type Db, toDate, type UsersTable } from '../db/schema.ts'
+import type { ExpressionBuilder, Selectable } from 'kysely'
+import { type Database, type Db, toDate, type UsersTable } from '../db/schema.ts'
 import type { Role, User, UserWithHash } from './types.ts'
 
 export interface NewUser {
@@ -13,7 +13,21 @@ export interface NewUser {
   email?: { address: string; key: string }
 }
 
-function withHash(row: Selectable<UsersTable>): UserWithHash {
+type Row = Selectable<UsersTable> & { mfa_enabled?: unknown }
+
+/** Whether the user has an active (confirmed) second factor: read with the row, in one query. */
+const mfaEnabled = (eb: ExpressionBuilder<Database, 'users'>) =>
+  eb
+    .exists(
+      eb
+        .selectFrom('factors')
+        .select('factors.id')
+        .whereRef('factors.user_id', '=', 'users.id')
+        .where('factors.confirmed_at', 'is not', null),
+    )
+    .as('mfa_enabled')
+
+function withHash(row: Row): UserWithHash {
   return {
     id: row.id,
     login: row.login,
@@ -24,6 +38,8 @@ function withHash(row: Selectable<UsersTable>): UserWithHash {
     email: row.email,
     emailKey: row.email_key,
     emailVerifiedAt: row.email_verified_at === null ? null : toDate(row.email_verified_at),
+    // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
+    mfaEnabled: row.mfa_enabled === true || row.mfa_enabled === 1,
     passwordHash: row.password_hash,
   }
 }
@@ -42,7 +58,12 @@ export function userRepository(db: Db) {
   const rowBy = async (column: 'id' | 'login_key' | 'email_key', value: string) =>
     value.includes('\u0000')
       ? undefined
-      : db.selectFrom('users').selectAll().where(column, '=', value).executeTakeFirst()
+      : db
+          .selectFrom('users')
+          .selectAll('users')
+          .select(mfaEnabled)
+          .where(column, '=', value)
+          .executeTakeFirst()
   const userBy = async (column: 'id' | 'login_key' | 'email_key', value: string) => {
     const row = await rowBy(column, value)
     return row && withoutHash(withHash(row))
@@ -101,7 +122,12 @@ export function userRepository(db: Db) {
 
     /** Keyset page in registration order (UUIDv7 ids sort by creation time). */
     async list(after: string | undefined, limit: number): Promise<User[]> {
-      let query = db.selectFrom('users').selectAll().orderBy('id').limit(limit)
+      let query = db
+        .selectFrom('users')
+        .selectAll('users')
+        .select(mfaEnabled)
+        .orderBy('id')
+        .limit(limit)
       if (after) query = query.where('id', '>', after)
       return (await query.execute()).map((row) => withoutHash(withHash(row)))
     },

@@ -12,6 +12,7 @@ const EXAMPLE_USER = {
   registered_at: '2026-11-21T23:51:28.123Z',
   email: 'alice@example.com',
   email_verified: true,
+  mfa_enabled: false,
 }
 
 export const UserSchema = Type.Object(
@@ -26,6 +27,10 @@ export const UserSchema = Type.Object(
     email_verified: Type.Boolean({
       description: 'A code mailed to this address came back; false again after every change',
     }),
+    mfa_enabled: Type.Boolean({
+      description:
+        'An active second factor exists: logging in takes a second step, and changes to the account need an access token with aal2',
+    }),
   },
   { examples: [EXAMPLE_USER] },
 )
@@ -39,6 +44,7 @@ export function userBody(user: User): UserBody {
     registered_at: user.registeredAt.toISOString(),
     email: user.email,
     email_verified: user.email !== null && user.emailVerifiedAt !== null,
+    mfa_enabled: user.mfaEnabled,
   }
 }
 

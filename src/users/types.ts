@@ -17,6 +17,8 @@ export interface User {
   emailKey: string | null
   /** When a code sent to `email` came back; null until then, and again after every change. */
   emailVerifiedAt: Date | null
+  /** An active second factor exists: logins take a second step, and changes need AAL2. */
+  mfaEnabled: boolean
 }
 
 /** The stored account with its hash: only the password check (authn/password.ts) reads it. */

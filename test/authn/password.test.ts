@@ -7,6 +7,7 @@ import { fold } from '../../src/text.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
 import { changePassword, deleteMe, login, NEW_PASSWORD, PASSWORD } from '../support/requests.ts'
+import { sessionToken } from '../support/tokens.ts'
 
 // The one password check (src/authn/password.ts), through every path that asks it.
 
@@ -32,7 +33,7 @@ async function legacyAccount(app: App, name: string) {
     })
     .execute()
   const user = await app.users.get({ id, role: 'user' }, id)
-  return { id, token: await app.accessTokens.issue(user) }
+  return { id, token: await sessionToken(app, user) }
 }
 
 for (const dialect of dialects()) {

@@ -11,7 +11,15 @@ export const NEW_PASSWORD = 'a brand new tremendously long passphrase'
 export const NO_SUCH_UUID = '01a2008d-2e29-7252-ac0e-b2345badb6bc'
 
 /** The fields of a public user (GET /user/me, /user/{id}, POST /user/), sorted. */
-export const USER_FIELDS = ['email', 'email_verified', 'id', 'login', 'registered_at', 'role']
+export const USER_FIELDS = [
+  'email',
+  'email_verified',
+  'id',
+  'login',
+  'mfa_enabled',
+  'registered_at',
+  'role',
+]
 /** The fields of a login or refresh answer, sorted. */
 export const SESSION_FIELDS = ['access_token', 'expires_in', 'refresh_token', 'token_type', 'user']
 

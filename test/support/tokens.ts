@@ -46,3 +46,17 @@ export async function assertGone(
   assertProblem(await refresh(app, session.refresh_token), 401, 'invalid_refresh_token')
   assertProblem(await me(app, session.access_token), 401, 'invalid_token')
 }
+
+/** An access token of a new password-login session of `user` (as a login would start one). */
+export async function sessionToken(
+  app: App,
+  user: Parameters<App['sessions']['start']>[0],
+): Promise<string> {
+  const pair = await app.sessions.start(
+    user,
+    { amr: ['pwd'], aal: 'aal1' },
+    { userAgent: 'test', address: '127.0.0.1' },
+  )
+  assert.ok(pair, 'the session started')
+  return pair.accessToken
+}

@@ -10,6 +10,9 @@ const claims = (iat: number, jti: string): AccessClaims => ({
   iat,
   exp: iat + 900,
   jti,
+  sid: randomUUID(),
+  amr: ['pwd'],
+  aal: 'aal1',
 })
 
 test('issuedAtMs: the UUIDv7 jti gives the milliseconds; anything else the end of the iat second', () => {

@@ -1,6 +1,7 @@
 // The test users a property-based run acts as, made through the service layer.
 import type { App } from '../../../src/app.ts'
 import { PASSWORD } from '../requests.ts'
+import { sessionToken } from '../tokens.ts'
 
 export interface Account {
   login: string
@@ -31,7 +32,7 @@ export class Accounts {
 
   private async make(login: string, role: 'user' | 'admin'): Promise<Account> {
     const user = await this.app.users.register(login, PASSWORD, role)
-    const accessToken = await this.app.accessTokens.issue(user)
+    const accessToken = await sessionToken(this.app, user)
     return { login, password: PASSWORD, id: user.id, role, accessToken }
   }
 

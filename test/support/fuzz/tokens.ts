@@ -3,6 +3,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose'
 import type { App } from '../../../src/app.ts'
 import type { TestClock } from '../harness.ts'
 import { jwks, PASSWORD } from '../requests.ts'
+import { sessionToken } from '../tokens.ts'
 import { Accounts } from './accounts.ts'
 
 export const b64u = (data: string | Uint8Array) => Buffer.from(data).toString('base64url')
@@ -36,15 +37,15 @@ export async function makeKit(app: App, clock: TestClock): Promise<Kit> {
   const stale: string[] = []
   // Expired: issued 16 minutes ago (the lifetime is 15).
   clock.advance(-16 * 60)
-  stale.push(await app.accessTokens.issue(accounts.alice))
+  stale.push(await sessionToken(app, await app.users.get(accounts.alice, accounts.alice.id)))
   clock.advance(16 * 60)
   // Its user is gone.
   const ghost = await app.users.register('ghost1', PASSWORD, 'user')
-  stale.push(await app.accessTokens.issue(ghost))
+  stale.push(await sessionToken(app, ghost))
   await app.credentials.deleteSelf(ghost, PASSWORD, '127.0.0.1')
   // Issued before a password change.
   const bob = await app.users.register('bob1', PASSWORD, 'user')
-  stale.push(await app.accessTokens.issue(bob))
+  stale.push(await sessionToken(app, bob))
   clock.advance(2)
   await app.credentials.changePassword(
     bob,
