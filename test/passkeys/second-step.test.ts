@@ -160,7 +160,10 @@ for (const dialect of dialects()) {
         [0, 0],
       )
       // And the setup is sound: alice's own assertion for her own step passes.
-      const own = await app.passkeys.verifyAssertion(await fresh(mfa(alice.userId)), mfa(alice.userId))
+      const own = await app.passkeys.verifyAssertion(
+        await fresh(mfa(alice.userId)),
+        mfa(alice.userId),
+      )
       assert.equal(own?.userId, alice.userId)
     })
   })
