@@ -23,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // onRequest: refused before the body is parsed; on an account with a factor, only at AAL2
   // (NIST SP 800-63B rev 4: binding another authenticator takes the level it grants).
   const onRequest = [app.authenticate, app.requireStepUp]
-  const tags = ['factors']
+  const tags = ['users']
 
   app.post(
     '/user/me/factors/passkey/options',

@@ -233,6 +233,22 @@ for (const dialect of dialects()) {
       assertProblem(await passkeyLogin(app, mfaKind), 401, 'invalid_credentials', 'a second step’s')
     })
 
+    test('one assertion sent twice at once: exactly one session', async (t) => {
+      const { app } = await makeApp(t, { dialect })
+      const authenticator = softwareAuthenticator()
+      const { alice } = await aliceWithPasskey(app, authenticator)
+      const credential = await passwordlessAssertion(app, authenticator)
+      const answers = await Promise.all([1, 2, 3].map(() => passkeyLogin(app, credential)))
+      assert.deepEqual(answers.map((r) => r.statusCode).sort(), [200, 401, 401])
+      const sessions = await app.store.db
+        .selectFrom('sessions')
+        .select('aal')
+        .where('user_id', '=', alice.user.id)
+        .execute()
+      // The password login of signUp, and the one passkey login.
+      assert.deepEqual(sessions.map((s) => s.aal).sort(), ['aal1', 'aal2'])
+    })
+
     test('a signature count that does not go up is refused (a cloned authenticator)', async (t) => {
       const { app } = await makeApp(t, { dialect })
       const authenticator = softwareAuthenticator()

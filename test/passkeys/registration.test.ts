@@ -252,6 +252,21 @@ for (const dialect of dialects()) {
       assert.equal((await factorRows(app, alice.user.id)).length, 1)
     })
 
+    test('two credentials for one challenge sent at once: exactly one registers', async (t) => {
+      const { app } = await makeApp(t, { dialect })
+      const alice = await signUp(app, 'alice')
+      const token = await aal2Token(app, await userOf(app, alice.user.id))
+      const options = (await passkeyOptions(app, token)).json()
+      const credentials = [1, 2, 3].map(() =>
+        softwareAuthenticator().createCredential(options, { origin: originOf(app) }),
+      )
+      const answers = await Promise.all(
+        credentials.map((credential) => addPasskey(app, token, { credential })),
+      )
+      assert.deepEqual(answers.map((r) => r.statusCode).sort(), [201, 400, 400])
+      assert.equal((await factorRows(app, alice.user.id)).length, 1)
+    })
+
     test('a credential registered already: 409 passkey_registered, for its user or another', async (t) => {
       const { app } = await makeApp(t, { dialect })
       const alice = await signUp(app, 'alice')
