@@ -109,7 +109,7 @@ export const RemoveFactorBody = Type.Object(
 )
 
 // The real rules (1 to 64 characters once trimmed, no control characters) are factorName's.
-const FactorName = Type.String({
+export const FactorName = Type.String({
   maxLength: 1024,
   description: '1 to 64 characters once trimmed, no control characters',
 })

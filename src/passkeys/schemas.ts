@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { FactorName } from '../factors/schemas.ts'
 
 // The shapes WebAuthn clients send (WebAuthn L3 §5.1, toJSON()), checked loosely: bounded
 // sizes and the members the library reads. @simplewebauthn/server checks the rest.
@@ -55,15 +56,6 @@ export const AssertionCredential = Type.Object(
       'The assertion as PublicKeyCredential.toJSON() gives it (AuthenticationResponseJSON)',
   },
 )
-
-// Names as a person types them (the same rules as a TOTP factor's): no control characters,
-// something besides spaces; trimmed before they are kept.
-export const FactorName = Type.String({
-  minLength: 1,
-  maxLength: 64,
-  pattern: '^[^\\p{Cc}]*[^\\p{Cc}\\s][^\\p{Cc}]*$',
-  description: 'Up to 64 characters, no control characters; trimmed',
-})
 
 export const PasskeyOptionsBody = Type.Object({}, { additionalProperties: false })
 

@@ -18,6 +18,7 @@ import type { WebauthnConfig } from '../config/webauthn.ts'
 import { isUniqueViolationOf } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import { factorName } from '../factors/factor-service.ts'
 import { recordNotice } from '../factors/notice.ts'
 import { factorRepository } from '../factors/repository.ts'
 import type { Factor, PasskeyFactor } from '../factors/types.ts'
@@ -195,6 +196,8 @@ export function createPasskeyService(options: PasskeyServiceOptions) {
       credential: unknown,
       language: Language,
     ): Promise<Factor> {
+      // Before the challenge is spent: a bad name changes nothing.
+      const label = factorName(name, DEFAULT_NAME)
       if (!Value.Check(RegistrationCredential, credential)) {
         throw invalidPasskey('The credential is not a registration response.')
       }
@@ -229,7 +232,7 @@ export function createPasskeyService(options: PasskeyServiceOptions) {
           id: uuidv7(),
           userId: actor.id,
           type: 'passkey',
-          name: name?.trim() || DEFAULT_NAME,
+          name: label,
           createdAt: now,
           confirmedAt: now,
           lastUsedAt: null,
