@@ -34,7 +34,7 @@ export function heading(page: Page, name: string | RegExp) {
 export async function fillSignIn(page: Page, login: string, password: string) {
   await page.getByLabel('Login', { exact: true }).fill(login)
   await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 }
 
 /** Signs in through the form and waits for the account page. */

@@ -159,8 +159,8 @@ test('keyboard only: a forgotten password asked for by email address', async (t)
     const { page } = tab
     await openApp(tab, '#/signin')
     await page.getByLabel('Password', { exact: true }).focus()
-    // Password, its show switch, the button, then the link.
-    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab')
+    // Password, its show switch, the button, the passkey button, then the link.
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Tab')
     await assertFocused(page.getByRole('link', { name: 'Forgot your password?' }))
     await page.keyboard.press('Enter')
     await assertFocused(heading(page, 'Forgot your password?'), 'the new view’s heading')
@@ -218,12 +218,14 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     await page.keyboard.press('Enter')
     assert.equal(await focusIs('main#main'), 'main#main')
 
-    // Tab from the top of the content: login, password, its show switch, the button, the links.
+    // Tab from the top of the content: login, password, its show switch, the button, the passkey
+    // button, the links.
     const stops = [
       'login',
       'password',
       '',
       'Sign in',
+      'Sign in with a passkey',
       'Forgot your password?',
       'Create one',
       'API documentation',

@@ -19,7 +19,7 @@ test('a Russian browser gets the pages in Russian', async (t) => {
       assert.equal(await page.getByLabel('Язык').inputValue(), 'ru')
       await page.getByLabel('Логин', { exact: true }).waitFor()
       await page.getByLabel('Пароль', { exact: true }).waitFor()
-      await page.getByRole('button', { name: 'Войти' }).waitFor()
+      await page.getByRole('button', { name: 'Войти', exact: true }).waitFor()
       assert.equal(await page.title(), 'Вход – usersvc')
       await screenshot(page, 'signin-ru')
     },
@@ -88,13 +88,13 @@ test('in Russian: refusals from the service, the account page and its date', asy
       await heading(page, 'Вход').waitFor()
       await page.getByLabel('Логин', { exact: true }).fill('boris')
       await page.getByLabel('Пароль', { exact: true }).fill('неверный пароль, совсем')
-      await page.getByRole('button', { name: 'Войти' }).click()
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
       assert.equal(
         await fieldError(page.getByLabel('Пароль', { exact: true })),
         'Неверный логин или пароль.',
       )
       await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
-      await page.getByRole('button', { name: 'Войти' }).click()
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
       await heading(page, 'Ваша учётная запись').waitFor()
       assert.equal(await status(page, /Вы вошли/), 'Вы вошли как boris.')
       assert.equal(await page.locator('[data-field="role"]').innerText(), 'пользователь')

@@ -45,7 +45,7 @@ test('at 390 px in Russian: no view scrolls sideways, menu links and account val
         await fits('sign-in')
         await page.getByLabel('Логин', { exact: true }).fill(login)
         await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
-        await page.getByRole('button', { name: 'Войти' }).click()
+        await page.getByRole('button', { name: 'Войти', exact: true }).click()
         await heading(page, 'Ваша учётная запись').waitFor()
         await fits(`${login}'s account`)
       }
