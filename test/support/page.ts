@@ -139,3 +139,28 @@ export function recordRequests(tab: Tab) {
       made.filter((r) => r.method === method && r.path === path).length,
   }
 }
+
+/**
+ * A platform authenticator for the tab's page (Chromium's virtual authenticator, over CDP): it
+ * holds discoverable passkeys, verifies the user and answers at once, as a fingerprint would.
+ */
+export async function virtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  })
+  return {
+    /** The passkeys it holds. */
+    async credentials() {
+      return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+    },
+  }
+}

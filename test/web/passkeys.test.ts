@@ -1,0 +1,182 @@
+// Passkeys on the page, with Chromium's virtual authenticator (over CDP) in the place of a
+// fingerprint reader: added on the security page, then signing in without a password, and as the
+// second step after one; a change that needs the second factor asks to sign in again with it.
+import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
+import { test } from 'node:test'
+import type { Page } from 'playwright-core'
+import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
+import {
+  assertFocused,
+  assertText,
+  fillSignIn,
+  heading,
+  openApp,
+  recordRequests,
+  signInUi,
+  status,
+  virtualAuthenticator,
+} from '../support/page.ts'
+import { login, PASSWORD, register } from '../support/requests.ts'
+
+const browser = useBrowser()
+
+/** RFC 6238 with SHA-1, 6 digits, 30 s steps: the code an app shows at `atMs`. */
+function totpCode(secretBase32: string, atMs: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const char of secretBase32.replace(/[\s=]/g, '').toUpperCase()) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, '0')
+  }
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => Number.parseInt(byte, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30_000)))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const offset = (mac.at(-1) ?? 0) & 0xf
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
+async function toSecurity(page: Page) {
+  await page.getByRole('link', { name: 'Security', exact: true }).click()
+  await heading(page, 'Sign-in and security').waitFor()
+}
+
+/** Adds a passkey on the security page (shown). */
+async function addPasskey(page: Page, name: string) {
+  const card = page.getByRole('region', { name: 'Passkeys', exact: true })
+  await card.getByLabel('Name (optional)').fill(name)
+  await card.getByRole('button', { name: 'Add a passkey' }).click()
+}
+
+function factorList(page: Page) {
+  return page.getByRole('region', { name: 'Your second factors' }).getByRole('listitem')
+}
+
+test('a passkey added on the page signs in without a password, and as the second step after one', async (t) => {
+  const web = await serve(t, {}, { passkeys: true })
+  await register(web.app, 'pia')
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    const authenticator = await virtualAuthenticator(page)
+    await signInUi(tab, 'pia')
+    await toSecurity(page)
+    await addPasskey(page, 'Laptop')
+    await status(page, 'The passkey was added.')
+    await assertText(factorList(page).getByRole('heading'), /^Laptop\s+Passkey$/)
+    const held = await authenticator.credentials()
+    assert.equal(held.length, 1, 'the authenticator holds one passkey')
+    assert.equal(held[0]?.isResidentCredential, true, 'a discoverable one')
+    await screenshot(page, 'passkey-added')
+
+    await page.getByRole('link', { name: 'Your account' }).click()
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await heading(page, 'Sign in').waitFor()
+    // Offered in the login field's autofill too: a conditional request is under way.
+    const login = page.getByLabel('Login', { exact: true })
+    assert.equal(await login.getAttribute('autocomplete'), 'username webauthn')
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await heading(page, 'Your account').waitFor()
+    assert.equal(await status(page, /signed in/), 'You are signed in as pia.')
+
+    // With the password first, the passkey is the second step.
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await fillSignIn(page, 'pia', PASSWORD)
+    await page.getByText('Confirm with one of the passkeys of this account.').waitFor()
+    // No app and no saved codes: the passkey is the form's own button, and has the focus.
+    const use = page.getByRole('button', { name: 'Use a passkey' })
+    await assertFocused(use)
+    await use.click()
+    await heading(page, 'Your account').waitFor()
+    await toSecurity(page)
+    const devices = page.getByRole('region', { name: 'Where you are signed in' })
+    await assertText(devices.getByRole('listitem'), /Sign-in\s+with a second factor/)
+    await assertText(factorList(page), /Last used\s+\w+/)
+  })
+})
+
+test('the sign-in page offers passkeys in the login field’s autofill, and stops when the button is used', async (t) => {
+  const web = await serve(t, {}, { passkeys: true })
+  await register(web.app, 'quin')
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await virtualAuthenticator(page)
+    const requests = recordRequests(tab)
+    await openApp(tab, '#/signin')
+    await heading(page, 'Sign in').waitFor()
+    await page.waitForResponse((r) => r.url().endsWith('/session/passkey/options'))
+    assert.equal(requests.count('POST', '/session/passkey/options'), 1, 'one autofill request')
+    // No passkey for this site yet: the button's request is refused, and says so.
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await page
+      .getByText('No passkey was used: the request was cancelled or timed out.')
+      .waitFor({ timeout: 70_000 })
+    // The autofill starts again after the button's request.
+    assert.equal(requests.count('POST', '/session/passkey/options'), 3)
+  })
+})
+
+test('a change that needs the second factor: “sign in again” with it, then back to the page, where a passkey can be added', async (t) => {
+  const web = await serve(t, {}, { passkeys: true })
+  await register(web.app, 'rae')
+  const now = () => web.clock.now().getTime()
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await virtualAuthenticator(page)
+    await signInUi(tab, 'rae')
+    await toSecurity(page)
+    const app = page.getByRole('region', { name: 'Authenticator app', exact: true })
+    await app.getByLabel('Password', { exact: true }).fill(PASSWORD)
+    await app.getByRole('button', { name: 'Set up an app' }).click()
+    const secret = (await app.locator('[data-field="secret"]').innerText()).replaceAll(' ', '')
+    await app.getByLabel('Code from your authenticator app').fill(totpCode(secret, now()))
+    await app.getByRole('button', { name: 'Confirm' }).click()
+    await status(page, 'The authenticator app is set up.')
+
+    // This session was signed in with the password alone.
+    await addPasskey(page, 'Laptop')
+    const passkeys = page.getByRole('region', { name: 'Passkeys', exact: true })
+    await passkeys
+      .getByRole('alert')
+      .getByText('To do this, sign in again with your second factor')
+      .waitFor()
+    await screenshot(page, 'step-up')
+    await passkeys.getByRole('button', { name: 'Sign in again' }).click()
+    await heading(page, 'Sign in').waitFor()
+    await status(page, 'Sign in again, with your second factor, to continue.')
+    assert.equal(await page.getByLabel('Login', { exact: true }).inputValue(), 'rae')
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    web.clock.advance(30)
+    await page.getByLabel('Code from your authenticator app').fill(totpCode(secret, now()))
+    await page.getByRole('button', { name: 'Confirm' }).click()
+    await heading(page, 'Sign-in and security').waitFor()
+    assert.equal(await page.locator('[data-field="step-up"]').isVisible(), false)
+    await addPasskey(page, 'Laptop')
+    await status(page, 'The passkey was added.')
+    assert.equal(await factorList(page).count(), 2)
+
+    // Both offered at the second step: the code, or the passkey beside it.
+    await page.getByRole('link', { name: 'Your account' }).click()
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await fillSignIn(page, 'rae', PASSWORD)
+    await page.getByLabel('Code from your authenticator app').waitFor()
+    await page.getByRole('button', { name: 'Use a passkey' }).click()
+    await heading(page, 'Your account').waitFor()
+
+    // A passkey removed (confirmed with the password) no longer signs in.
+    await toSecurity(page)
+    const laptop = factorList(page).filter({ hasText: 'Laptop' })
+    await laptop.getByRole('button', { name: 'Remove Laptop' }).click()
+    await laptop.getByLabel('Password', { exact: true }).fill(PASSWORD)
+    await laptop.getByRole('button', { name: 'Remove', exact: true }).click()
+    await status(page, '“Laptop” was removed.')
+    assert.equal(await factorList(page).count(), 1)
+    await page.getByRole('link', { name: 'Your account' }).click()
+    await page.getByRole('button', { name: 'Log out', exact: true }).click()
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click()
+    await page
+      .getByText('This passkey was not accepted: it may have been removed from your account.')
+      .waitFor()
+  })
+  assert.equal((await login(web.app, 'rae')).json().mfa_required, true)
+})
