@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import authnPlugin from './authn/plugin.ts'
 import authnRoutes from './authn/routes.ts'
+import secondStepRoutes from './authn/second-step-routes.ts'
 import { type Clock, systemClock } from './clock.ts'
 import codesPlugin from './codes/plugin.ts'
 import type { Config } from './config/index.ts'
@@ -73,7 +74,14 @@ export const BODY_LIMIT = 16 * 1024
 // Never log secrets, even by accident (Fastify's request serializer logs no bodies; this is the net).
 // Exact paths, no wildcards: wildcard redaction costs on every log line, and bodies are never
 // logged in the first place.
-const SECRETS = ['password', 'current_password', 'new_password', 'refresh_token', 'access_token']
+const SECRETS = [
+  'password',
+  'current_password',
+  'new_password',
+  'refresh_token',
+  'access_token',
+  'mfa_token',
+]
 // Codes in bodies: a mailed one, a saved recovery code, and the set a 201 shows once. (A log
 // line's own top-level `code` is an error's code, and stays.)
 const CODES = ['code', 'recovery_code', 'codes']
@@ -188,6 +196,7 @@ export function buildApp(options: AppOptions) {
   app.register(tokenRoutes)
   app.register(userRoutes)
   app.register(authnRoutes)
+  app.register(secondStepRoutes)
   app.register(sessionRoutes)
   app.register(factorRoutes)
   app.register(factorListRoutes)

@@ -1,12 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
 import { counted } from '../metrics/outcomes.ts'
 import { languageOf } from '../outbox/mail.ts'
 import { BODY_ERRORS, bearerAuth, NoContent, problems } from '../schemas.ts'
 import { assertSameOrigin } from '../sessions/cookie.ts'
-import { sendTokens } from '../sessions/reply.ts'
+import { clientOf, sendTokens } from '../sessions/reply.ts'
 import { CookieQuery, tokenResponses } from '../sessions/schemas.ts'
 import { UserSchema, userBody } from '../users/schemas.ts'
-import { ChangeEmailBody, ChangePasswordBody, DeleteMeBody, LoginBody } from './schemas.ts'
+import {
+  ChangeEmailBody,
+  ChangePasswordBody,
+  DeleteMeBody,
+  LoginBody,
+  MfaRequired,
+} from './schemas.ts'
 
 const loginOutcomes = {
   invalid_credentials: 'invalid',
@@ -14,11 +21,13 @@ const loginOutcomes = {
   overloaded: 'overloaded',
 } as const
 
-// What a route that checks a password may answer besides its own errors.
+// What a route that checks a password may answer besides its own errors: also a refusal of a
+// session without the second factor, on an account that has one.
 const PASSWORD_CHECKED = [
   ...BODY_ERRORS,
   'invalid_token',
   'invalid_credentials',
+  'step_up_required',
   'rate_limited',
   'overloaded',
 ] as const
@@ -31,29 +40,46 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/session/',
     {
       schema: {
-        summary: 'Log in: an access token and a refresh token',
+        summary:
+          'Log in: an access token and a refresh token, or (an account with a second factor) an mfa_token for POST /session/mfa',
         tags: ['sessions'],
         querystring: CookieQuery,
         body: LoginBody,
-        response: tokenResponses,
+        response: {
+          ...tokenResponses,
+          200: Type.Union([tokenResponses[200], MfaRequired]),
+        },
       },
     },
     async (request, reply) => {
       const cookie = request.query.cookie === true
       if (cookie) assertSameOrigin(request, app.config.allowedOrigins)
       const { login, password } = request.body
-      const pair = await counted(app.metrics.logins, 'success', loginOutcomes, () =>
-        app.logins.login(login, password, request.ip),
+      const outcome = await counted(app.metrics.logins, 'success', loginOutcomes, () =>
+        app.logins.login(login, password, clientOf(request)),
       )
-      return sendTokens(reply, pair, cookie ? { maxAgeSeconds: refreshTtlSeconds } : undefined)
+      if ('secondStep' in outcome) {
+        const { mfaToken, expiresIn, methods } = outcome.secondStep
+        return reply.header('cache-control', 'no-store').send({
+          mfa_required: true,
+          mfa_token: mfaToken,
+          expires_in: expiresIn,
+          methods,
+        })
+      }
+      const options = cookie ? { maxAgeSeconds: refreshTtlSeconds } : undefined
+      return sendTokens(reply, outcome.tokens, options)
     },
   )
+
+  // onRequest: an unauthenticated request is refused before its body is even parsed. Changing
+  // what proves the account needs the account's own level (NIST SP 800-63B rev 4 §2.2).
+  const stepUp = [app.authenticate, app.requireStepUp]
 
   app.put(
     '/user/me/password',
     {
-      // onRequest: an unauthenticated request is refused before its body is even parsed.
-      onRequest: app.authenticate,
+      onRequest: stepUp,
       schema: {
         summary: 'Change the password; ends every session',
         tags: ['users'],
@@ -77,7 +103,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/user/me/email',
     {
-      onRequest: app.authenticate,
+      onRequest: stepUp,
       schema: {
         summary:
           'Change or remove (null) the email address, confirmed by the password; a code goes to the new one',
@@ -103,7 +129,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/user/me',
     {
-      onRequest: app.authenticate,
+      onRequest: stepUp,
       schema: {
         summary: 'Delete the caller’s own account, confirmed by its password',
         tags: ['users'],

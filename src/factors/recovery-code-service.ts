@@ -58,7 +58,7 @@ export function createRecoveryCodeService(options: RecoveryCodeServiceOptions) {
       return { codes: set.codes, createdAt } satisfies NewCodes
     },
 
-    status: (actor: User): Promise<CodeSetStatus> => store.status(db, actor.id),
+    status: (actor: { id: string }): Promise<CodeSetStatus> => store.status(db, actor.id),
   }
 }
 

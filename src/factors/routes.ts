@@ -12,7 +12,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/user/me/recovery-codes',
     {
-      onRequest,
+      // Codes stand in for the second factor: making them needs the account's level (AAL2).
+      onRequest: [app.authenticate, app.requireStepUp],
       schema: {
         summary: 'A new set of saved recovery codes, shown this once; confirmed by the password',
         description:
@@ -26,6 +27,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             ...BODY_ERRORS,
             'invalid_token',
             'invalid_credentials',
+            'step_up_required',
             'rate_limited',
             'overloaded',
           ),

@@ -1,7 +1,12 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { userBody } from '../users/schemas.ts'
 import { setRefreshCookie } from './cookie.ts'
-import type { TokenPair } from './service.ts'
+import type { Client, TokenPair } from './service.ts'
+
+/** Where a request comes from, as a new session records it. */
+export function clientOf(request: FastifyRequest): Client {
+  return { userAgent: request.headers['user-agent'], address: request.ip }
+}
 
 /** A token pair as the answer of a login or a refresh; with `cookie`, the refresh token goes there. */
 export function sendTokens(

@@ -3,13 +3,21 @@ import type { FastifyRequest } from 'fastify'
 import { AppError, invalidField } from '../errors.ts'
 import { counted } from '../metrics/outcomes.ts'
 import { bearerAuth, NoContent, problems } from '../schemas.ts'
+import { isUuid } from '../text.ts'
 import { assertSameOrigin, clearRefreshCookie, refreshCookie } from './cookie.ts'
 import { sendTokens } from './reply.ts'
-import { CookieQuery, logoutResponses, RefreshBody, tokenResponses } from './schemas.ts'
+import {
+  CookieQuery,
+  logoutResponses,
+  RefreshBody,
+  SessionIdParams,
+  SessionList,
+  tokenResponses,
+} from './schemas.ts'
 
 const refreshOutcomes = { invalid_refresh_token: 'invalid' } as const
 
-/** Refresh, log out, log out everywhere. (Logging in is authn/routes.ts.) */
+/** Refresh, log out, log out everywhere, the caller's sessions. (Logging in is authn/routes.ts.) */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const { refreshTtlSeconds } = app.config.tokens
   const tags = ['sessions']
@@ -94,6 +102,56 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       await app.sessions.endAll(request.actor.id)
       clearRefreshCookie(reply)
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/session/',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        summary: 'The caller’s sessions (one per sign-in), most recently used first',
+        tags,
+        security: bearerAuth,
+        response: { 200: SessionList, ...problems('invalid_token') },
+      },
+    },
+    async (request, reply) => {
+      const current = request.authentication?.sid
+      const sessions = await app.sessions.list(request.actor.id)
+      return reply.header('cache-control', 'no-store').send({
+        items: sessions.map((session) => ({
+          id: session.id,
+          created_at: session.createdAt.toISOString(),
+          last_used_at: session.lastUsedAt.toISOString(),
+          user_agent: session.userAgent,
+          address: session.address,
+          aal: session.aal,
+          current: session.id === current,
+        })),
+      })
+    },
+  )
+
+  app.delete(
+    '/session/:id',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        summary:
+          'End one of the caller’s sessions: its refresh token is revoked and its access tokens refused from now on',
+        tags,
+        security: bearerAuth,
+        params: SessionIdParams,
+        response: { 204: NoContent, ...problems('invalid_token', 'not_found') },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params
+      // Another user's session, an ended one and no session at all are one answer.
+      const ended = isUuid(id) && (await app.sessions.end(request.actor.id, id.toLowerCase()))
+      if (!ended) throw new AppError('not_found', { detail: 'There is no such session of yours.' })
       return reply.code(204).send(null)
     },
   )

@@ -42,3 +42,40 @@ export const tokenResponses = {
   ),
 }
 export const logoutResponses = { 204: NoContent, ...problems(...BODY_ERRORS, 'forbidden') }
+
+export const SessionItem = Type.Object({
+  id: Type.String({ description: 'The session; the sid claim of its access tokens' }),
+  created_at: Type.String({ format: 'date-time', description: 'When it was signed in' }),
+  last_used_at: Type.String({ format: 'date-time', description: 'Its last sign-in or refresh' }),
+  user_agent: Type.Union([Type.String(), Type.Null()], {
+    description: 'The User-Agent it signed in with (at most 256 characters)',
+  }),
+  address: Type.Union([Type.String(), Type.Null()], {
+    description: 'The address it signed in from',
+  }),
+  aal: Type.Enum(['aal1', 'aal2'], { description: 'aal2: signed in with a second factor' }),
+  current: Type.Boolean({ description: 'The session of the access token that asks' }),
+})
+
+export const SessionList = Type.Object(
+  { items: Type.Array(SessionItem) },
+  {
+    examples: [
+      {
+        items: [
+          {
+            id: '0196f4c2-7b1e-7c3a-9d2e-1f6a5b4c3d2e',
+            created_at: '2026-11-21T23:51:28.123Z',
+            last_used_at: '2026-11-22T08:02:11.456Z',
+            user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0',
+            address: '203.0.113.7',
+            aal: 'aal2',
+            current: true,
+          },
+        ],
+      },
+    ],
+  },
+)
+
+export const SessionIdParams = Type.Object({ id: Type.String({ description: 'A session id' }) })

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
+import { decodeJwt } from 'jose'
 import { Accounts } from '../support/fuzz/accounts.ts'
 import { type Req, send } from '../support/fuzz/send.ts'
 import { assertSameStore, snapshot } from '../support/fuzz/store.ts'
@@ -75,6 +76,19 @@ describe('fuzzing Bearer tokens', () => {
         }),
         fc.record({ claim: fc.constant('jti'), value: fc.constant<unknown>(undefined) }),
         fc.record({
+          claim: fc.constant('sid'),
+          // Not a session, or one that never was.
+          value: fc.constantFrom<unknown>('x', '', 1, null, crypto.randomUUID(), undefined),
+        }),
+        fc.record({
+          claim: fc.constant('amr'),
+          value: fc.constantFrom<unknown>('pwd', ['pwd', 'face'], [1], {}, null, undefined),
+        }),
+        fc.record({
+          claim: fc.constant('aal'),
+          value: fc.constantFrom<unknown>('aal3', 'AAL2', 2, null, ['aal2'], undefined),
+        }),
+        fc.record({
           claim: fc.constant('typ'),
           value: fc.constantFrom<unknown>('JWT', 'jwt', '', 'at+jwt+x', undefined),
         }),
@@ -101,6 +115,9 @@ describe('fuzzing Bearer tokens', () => {
             iat: now,
             exp: now + 600,
             jti: 'c0ffee',
+            sid: decodeJwt(account.accessToken).sid,
+            amr: ['pwd'],
+            aal: 'aal1',
           }
           for (const { claim, value } of twists) {
             const target = ['typ', 'kid', 'crit'].includes(claim) ? header : payload

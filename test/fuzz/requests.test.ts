@@ -144,6 +144,14 @@ async function judge(
     assert.ok(actor, `a user's data without a valid token: ${where}`)
     assert.ok(actor.id === body.id || actor.role === 'admin', `another user's data: ${where}`)
     assert.deepEqual(Object.keys(body).sort(), USER_FIELDS, where)
+  } else if ('items' in body && (body.items as unknown[]).some((item) => isSession(item))) {
+    // The caller's own sessions: the one of its token among them.
+    assert.ok(actor, `sessions without a valid token: ${where}`)
+    const items = body.items as Array<{ current: boolean }>
+    assert.equal(items.filter((item) => item.current).length, 1, where)
+  } else if ('recovery_codes_remaining' in body) {
+    assert.ok(actor, `factors without a valid token: ${where}`)
+    assert.equal(typeof body.recovery_codes_remaining, 'number', where)
   } else if ('items' in body) {
     assert.equal(actor?.role, 'admin', `the user list without an admin token: ${where}`)
   } else if ('keys' in body) {
@@ -153,6 +161,9 @@ async function judge(
     assert.equal(body.status, 'ok', `an unknown 200: ${where}`)
   }
 }
+
+const isSession = (item: unknown) =>
+  typeof item === 'object' && item !== null && 'current' in item && 'aal' in item
 
 async function fuzz(app: App, accounts: Accounts, numRuns: number) {
   await fc.assert(

@@ -48,6 +48,7 @@ for (const dialect of dialects()) {
         registered_at: created.registered_at,
         email: null,
         email_verified: false,
+        mfa_enabled: false,
       })
       // The access token is accepted at once.
       await assertTokenAccepted(app, body.access_token, created.id, 'the new access token')

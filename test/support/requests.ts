@@ -143,6 +143,25 @@ export function logout(app: App, refreshToken: unknown) {
   })
 }
 
+/** GET /session/: the caller's sessions. */
+export function listSessions(app: App, token: string) {
+  return app.inject({ method: 'GET', url: '/session/', headers: bearer(token) })
+}
+
+/** DELETE /session/{id}: end one of the caller's sessions. */
+export function endSession(app: App, token: string, id: string) {
+  return app.inject({ method: 'DELETE', url: `/session/${id}`, headers: bearer(token) })
+}
+
+/** POST /session/mfa: the second step of a login, with one proof. */
+export function secondStep(app: App, mfaToken: unknown, proof: Record<string, unknown>) {
+  return app.inject({
+    method: 'POST',
+    url: '/session/mfa',
+    payload: { mfa_token: mfaToken, ...proof },
+  })
+}
+
 /** /health/ready of a single instance with all well (no Redis configured). */
 export const READY = { status: 'ok', checks: { database: 'ok', signing_key: 'ok', mail: 'ok' } }
 /** /health/ready with the database down (or unable to take writes). */

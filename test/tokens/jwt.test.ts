@@ -13,7 +13,7 @@ import {
 } from 'jose'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertProblem, BEARER_CHALLENGE } from '../support/problems.ts'
-import { bearer, jwks, login, type Session, signUp } from '../support/requests.ts'
+import { bearer, jwks, listSessions, login, type Session, signUp } from '../support/requests.ts'
 import { assertTokenAccepted, assertTokenRejected, VERIFY } from '../support/tokens.ts'
 
 for (const dialect of dialects()) {
@@ -36,14 +36,22 @@ for (const dialect of dialects()) {
       assert.deepEqual(Object.keys(protectedHeader).sort(), ['alg', 'kid', 'typ'])
 
       assert.deepEqual(Object.keys(payload).sort(), [
+        'aal',
+        'amr',
         'aud',
         'exp',
         'iat',
         'iss',
         'jti',
         'role',
+        'sid',
         'sub',
       ])
+      // A password login: RFC 8176 "pwd", one factor (NIST SP 800-63B rev 4 AAL1).
+      assert.deepEqual(payload.amr, ['pwd'])
+      assert.equal(payload.aal, 'aal1')
+      const sessions = await listSessions(app, session.access_token)
+      assert.equal(payload.sid, sessions.json().items[0].id)
       assert.equal(payload.iss, 'usersvc')
       assert.equal(payload.aud, 'usersvc')
       assert.equal(payload.sub, session.user.id)

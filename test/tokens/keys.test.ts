@@ -39,13 +39,18 @@ async function keyRows(app: App) {
 }
 
 /** A token exactly like the service's, valid from `now`, signed with the given key. */
-function forge(signer: { kid: string; key: CryptoKey }, sub: string, now: Date) {
+function forge(
+  signer: { kid: string; key: CryptoKey },
+  session: { access_token: string; user: { id: string } },
+  now: Date,
+) {
   const iat = Math.floor(now.getTime() / 1000)
-  return new SignJWT({ role: 'user' })
+  const { sid } = decodeJwt(session.access_token)
+  return new SignJWT({ role: 'user', sid, amr: ['pwd'], aal: 'aal1' })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signer.kid })
     .setIssuer('usersvc')
     .setAudience('usersvc')
-    .setSubject(sub)
+    .setSubject(session.user.id)
     .setIssuedAt(iat)
     .setExpirationTime(iat + 900)
     .setJti(crypto.randomUUID())
@@ -149,7 +154,7 @@ for (const dialect of dialects()) {
       assert.deepEqual((await jwks(app)).keys.map((k) => k.kid).sort(), [oldKey.kid, newKid].sort())
       await assertTokenAccepted(
         app,
-        await forge(oldKey, session.user.id, clock.now()),
+        await forge(oldKey, session, clock.now()),
         session.user.id,
         'old key within grace',
       )
@@ -163,13 +168,13 @@ for (const dialect of dialects()) {
         [newKid],
       )
       // A token that is otherwise current, signed with the withdrawn key, is refused...
-      const lateOld = await forge(oldKey, session.user.id, clock.now())
+      const lateOld = await forge(oldKey, session, clock.now())
       assert.ok((decodeJwt(lateOld).exp as number) * 1000 > clock.now().getTime())
       await assertTokenRejected(app, lateOld, 'withdrawn key')
       // ...while the same token signed with the current key is accepted.
       await assertTokenAccepted(
         app,
-        await forge(newKey, session.user.id, clock.now()),
+        await forge(newKey, session, clock.now()),
         session.user.id,
         'current key',
       )

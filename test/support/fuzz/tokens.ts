@@ -1,5 +1,5 @@
 // What an attacker of Bearer tokens can know or make, for the property-based token tests.
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose'
+import { type CryptoKey, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose'
 import type { App } from '../../../src/app.ts'
 import type { TestClock } from '../harness.ts'
 import { jwks, PASSWORD } from '../requests.ts'
@@ -35,10 +35,11 @@ export async function makeKit(app: App, clock: TestClock): Promise<Kit> {
   const published = (await jwks(app)).keys[0] as JWK
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
   const stale: string[] = []
-  // Expired: issued 16 minutes ago (the lifetime is 15).
-  clock.advance(-16 * 60)
-  stale.push(await sessionToken(app, await app.users.get(accounts.alice, accounts.alice.id)))
-  clock.advance(16 * 60)
+  // Expired: issued 16 minutes ago (the lifetime is 15), in a live session.
+  const sid = decodeJwt(accounts.alice.accessToken).sid as string
+  const past = new Date(clock.now().getTime() - 16 * 60 * 1000)
+  const alice = { id: accounts.alice.id, role: accounts.alice.role }
+  stale.push(await app.accessTokens.issue(alice, { sid, amr: ['pwd'], aal: 'aal1' }, past))
   // Its user is gone.
   const ghost = await app.users.register('ghost1', PASSWORD, 'user')
   stale.push(await sessionToken(app, ghost))
