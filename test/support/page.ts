@@ -142,7 +142,9 @@ export function recordRequests(tab: Tab) {
 
 /**
  * A platform authenticator for the tab's page (Chromium's virtual authenticator, over CDP): it
- * holds discoverable passkeys, verifies the user and answers at once, as a fingerprint would.
+ * holds discoverable passkeys and verifies the user. While `presence` is on it answers at once,
+ * as a touch would; a request to an autofill (conditional mediation) included, which it answers
+ * with its passkey as if the user had picked it. Off, requests wait.
  */
 export async function virtualAuthenticator(page: Page) {
   const cdp = await page.context().newCDPSession(page)
@@ -161,6 +163,10 @@ export async function virtualAuthenticator(page: Page) {
     /** The passkeys it holds. */
     async credentials() {
       return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+    },
+    /** Whether it answers by itself (a request made while off keeps waiting). */
+    async presence(enabled: boolean) {
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled })
     },
   }
 }

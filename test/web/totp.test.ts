@@ -118,7 +118,7 @@ test('an authenticator app set up on the page: QR code and key, a wrong code ref
     assert.match(shown, /^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/, 'the key, in groups of four')
     const secret = shown.replaceAll(' ', '')
     assert.equal(secret.length, 32, '160 bits')
-    assert.equal(await card.getByLabel('Password', { exact: true }).count(), 0, 'its form hid')
+    assert.equal(await card.getByLabel('Password', { exact: true }).isVisible(), false, 'hidden')
     await screenshot(page, 'totp-enrol')
 
     const code = scan.getByLabel('Code from your authenticator app', { exact: true })
@@ -214,7 +214,9 @@ test('the second step: a wrong code refused, a saved recovery code in its place 
     await page.getByRole('button', { name: 'Confirm' }).click()
     await page
       .getByRole('alert')
-      .getByText('The sign-in took too long, or had too many wrong codes. Enter your password again.')
+      .getByText(
+        'The sign-in took too long, or had too many wrong codes. Enter your password again.',
+      )
       .waitFor()
     const password = page.getByLabel('Password', { exact: true })
     await assertFocused(password)

@@ -366,6 +366,9 @@ const en = {
   'problem.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
   'problem.overloaded': 'The service is busy right now. Try again in a moment.',
   'problem.network': 'The service cannot be reached. Check your connection and try again.',
+  'problem.invalid_passkey':
+    'The passkey could not be checked, or the request took too long. Try again.',
+  'problem.passkey_registered': 'This passkey is already registered.',
   'problem.passkey_cancelled': 'No passkey was used: the request was cancelled or timed out.',
   'problem.passkey_exists': 'This device already holds a passkey for your account.',
   'problem.passkey_unsupported': 'This browser cannot use passkeys.',

@@ -57,9 +57,8 @@ function passkeyAutofill(signedIn, refused) {
     try {
       signedIn(await finishPasskeySignIn(credential))
     } catch (error) {
+      // Not offered again by itself: the button is there for another try.
       refused(error)
-      // Another of the passkeys may be the right one.
-      void start()
     }
   }
   return { start: () => void start(), stop }
@@ -115,7 +114,8 @@ export function signInForm(context, { login, passkeys = false } = {}) {
         signedIn(await signInWithPasskey())
       } catch (error) {
         if (!stopped(error)) showProblem(passkeyTarget, error, { credentials: 'passkey' })
-        autofill.start()
+        // A dialog closed without a passkey: the autofill offers them again.
+        if (error instanceof ApiError && error.code === 'passkey_cancelled') autofill.start()
       } finally {
         area.removeAttribute('aria-busy')
       }
