@@ -1,6 +1,6 @@
 // What browser tests do on the app's pages, and what they check there.
 import assert from 'node:assert/strict'
-import { errors, type Locator, type Page } from 'playwright-core'
+import { type CDPSession, errors, type Locator, type Page } from 'playwright-core'
 import { SETTLE_MS, type Tab } from './browser.ts'
 import { eventually } from './eventually.ts'
 import type { Received } from './mail.ts'
@@ -140,6 +140,13 @@ export function recordRequests(tab: Tab) {
   }
 }
 
+async function heldPasskeys(cdp: CDPSession, authenticatorId: string) {
+  return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+}
+
+/** A passkey as Chromium's virtual authenticator holds it (private key and count included). */
+export type HeldPasskey = Awaited<ReturnType<typeof heldPasskeys>>[number]
+
 /**
  * A platform authenticator for the tab's page (Chromium's virtual authenticator, over CDP): it
  * holds discoverable passkeys and verifies the user. While `presence` is on it answers at once,
@@ -161,8 +168,13 @@ export async function virtualAuthenticator(page: Page) {
   })
   return {
     /** The passkeys it holds. */
-    async credentials() {
-      return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+    credentials: () => heldPasskeys(cdp, authenticatorId),
+    /**
+     * Holds a passkey another one made, as a synced passkey arrives on a new device (with its
+     * signature count: take the passkey from the authenticator that used it last).
+     */
+    async add(credential: HeldPasskey) {
+      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential })
     },
     /** Whether it answers by itself (a request made while off keeps waiting). */
     async presence(enabled: boolean) {

@@ -313,6 +313,8 @@ const en = {
   'status.codesMade': 'Ten new recovery codes were made; the old ones no longer work.',
   'status.passwordChangedStep':
     'Password changed, and every session of this account ended. Sign in again: confirm with your second factor.',
+  'status.secondStep':
+    'The password is right. Now the second step: confirm with your second factor.',
   'status.stepUp': 'Sign in again, with your second factor, to continue.',
   'status.totpAdded':
     'The authenticator app is set up. From now on, signing in asks for a code from it.',

@@ -143,8 +143,12 @@ export function signInForm(context, { login, passkeys = false } = {}) {
 
   auth.onSubmit(async () => {
     const result = await signIn(loginField.input.value, password.input.value)
-    if (result.step) toSecondStep(result.step)
-    else signedIn(result.user)
+    if (result.user) {
+      signedIn(result.user)
+      return
+    }
+    context.announce(tr('status.secondStep'))
+    toSecondStep(result.step)
   })
   root.replaceChildren(...passwordStep)
   if (withPasskeys) autofill.start()
