@@ -13,8 +13,7 @@ declare module 'fastify' {
     secondStep: SecondStepFlow
     credentials: CredentialService
     emailChange: EmailChange
-    // TEMPORARY until the totp and passkeys branches merge (they declare these).
-    totp: SecondFactors['totp']
+    // TEMPORARY until the passkeys branch merges (it declares this).
     passkeys: SecondFactors['passkeys']
   }
 }

@@ -40,7 +40,9 @@ type PasskeyExpectation = { purpose: 'passkey_mfa'; userId: string; link: string
 
 /** The parts of factors/ and passkeys/ the second step asks; given by the plugin. */
 export interface SecondFactors {
-  totp: { verify(user: User, code: string, address: string): Promise<boolean> }
+  totp: {
+    verify(user: Pick<User, 'id' | 'loginKey'>, code: string, address: string): Promise<boolean>
+  }
   passkeys: {
     requestOptions(expect: PasskeyExpectation): Promise<unknown>
     verifyAssertion(

@@ -1,6 +1,8 @@
-import Type from 'typebox'
+import Type, { type Static } from 'typebox'
 import { Password } from '../passwords/schemas.ts'
+import { Uuid } from '../schemas.ts'
 import { RECOVERY_CODE_COUNT } from './recovery-codes.ts'
+import { FACTOR_TYPES, type Factor } from './types.ts'
 
 export const NewRecoveryCodesBody = Type.Object(
   { password: Password },
@@ -51,4 +53,107 @@ export const RecoveryCodesStatus = Type.Object(
     }),
   },
   { examples: [{ remaining: 9, created_at: '2026-11-21T23:51:28.123Z' }] },
+)
+
+// Second factors: the list, removal, TOTP enrolment.
+
+const EXAMPLE_FACTOR = {
+  id: '0196f4c2-7b1e-7c3a-9d2e-1f6a5b4c3d2f',
+  type: 'totp',
+  name: 'Authenticator app',
+  created_at: '2026-11-21T23:51:28.123Z',
+  last_used_at: '2026-11-22T08:02:11.456Z',
+}
+
+export const FactorSchema = Type.Object(
+  {
+    id: Uuid,
+    type: Type.Enum([...FACTOR_TYPES]),
+    name: Type.String(),
+    created_at: CreatedAt,
+    last_used_at: Type.Union([CreatedAt, Type.Null()], {
+      description: 'When it last proved a sign-in (or was confirmed); null when never',
+    }),
+  },
+  { examples: [EXAMPLE_FACTOR] },
+)
+
+export function factorBody(factor: Factor): Static<typeof FactorSchema> {
+  return {
+    id: factor.id,
+    type: factor.type,
+    name: factor.name,
+    created_at: factor.createdAt.toISOString(),
+    last_used_at: factor.lastUsedAt?.toISOString() ?? null,
+  }
+}
+
+export const FactorList = Type.Object(
+  {
+    items: Type.Array(FactorSchema, { description: 'Active factors, oldest first' }),
+    recovery_codes_remaining: Type.Integer({
+      minimum: 0,
+      description: 'Saved recovery codes not yet used',
+    }),
+  },
+  { examples: [{ items: [EXAMPLE_FACTOR], recovery_codes_remaining: 9 }] },
+)
+
+export const FactorIdParams = Type.Object({
+  id: Type.String({ description: 'A factor id (UUID)' }),
+})
+
+export const RemoveFactorBody = Type.Object(
+  { password: Password },
+  { additionalProperties: false, description: 'The current password, as confirmation' },
+)
+
+// The real rules (1 to 64 characters once trimmed, no control characters) are factorName's.
+const FactorName = Type.String({
+  maxLength: 1024,
+  description: '1 to 64 characters once trimmed, no control characters',
+})
+
+export const TotpEnrolBody = Type.Object(
+  { password: Password, name: Type.Optional(FactorName) },
+  {
+    additionalProperties: false,
+    description: 'The current password, as confirmation; a name (default "Authenticator app")',
+    examples: [{ password: 'correct horse battery staple', name: 'Phone' }],
+  },
+)
+
+export const TotpEnrolment = Type.Object(
+  {
+    id: Uuid,
+    secret: Type.String({
+      pattern: '^[A-Z2-7]+$',
+      description: 'Shown this once: the key in base32 (RFC 4648, no padding), 160 bits',
+    }),
+    otpauth_uri: Type.String({
+      description: 'The same key as an otpauth:// URI, for a QR code; pending until confirmed',
+    }),
+  },
+  {
+    examples: [
+      {
+        id: '0196f4c2-7b1e-7c3a-9d2e-1f6a5b4c3d2f',
+        secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
+        otpauth_uri:
+          'otpauth://totp/usersvc:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=usersvc&algorithm=SHA1&digits=6&period=30',
+      },
+    ],
+  },
+)
+
+export const TotpConfirmBody = Type.Object(
+  {
+    // Room for spaces as typed; anything but 6 digits is 400 invalid_code.
+    code: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'The 6 digits the app shows now',
+    }),
+  },
+  { additionalProperties: false, examples: [{ code: '492039' }] },
 )

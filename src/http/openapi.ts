@@ -54,7 +54,15 @@ export const registerOpenApi = fp(
         },
         tags: [
           { name: 'users', description: 'Registration and accounts' },
-          { name: 'sessions', description: 'Log in, refresh, log out' },
+          {
+            name: 'sessions',
+            description:
+              'Log in (with a second step or a passkey), refresh, log out, your sessions',
+          },
+          {
+            name: 'factors',
+            description: 'Second factors: authenticator apps (TOTP) and passkeys (WebAuthn)',
+          },
           {
             name: 'recovery',
             description: 'A new password by a code mailed to a verified address',

@@ -68,11 +68,13 @@ export function refreshTokenRepository(db: Db) {
       return result.numUpdatedRows > 0n
     },
 
-    async revokeFamily(familyId: string, now: Date): Promise<void> {
+    /** The user's family only: an id another user names ends nothing of theirs. */
+    async revokeFamily(userId: string, familyId: string, now: Date): Promise<void> {
       await db
         .updateTable('refresh_tokens')
         .set({ revoked_at: now.toISOString() })
         .where('family_id', '=', familyId)
+        .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)
         .execute()
     },

@@ -90,7 +90,7 @@ export function createSessionService(options: SessionServiceOptions) {
 
   async function endFamily(trx: Db, userId: string, familyId: string): Promise<boolean> {
     const now = clock.now()
-    await refreshTokenRepository(trx).revokeFamily(familyId, now)
+    await refreshTokenRepository(trx).revokeFamily(userId, familyId, now)
     return sessionRepository(trx).end(userId, familyId, now)
   }
 
@@ -155,7 +155,7 @@ export function createSessionService(options: SessionServiceOptions) {
           const now = clock.now()
           // A spent token presented again means a copy is out there: end the whole family.
           const reuse = async (): Promise<RefreshOutcome> => {
-            await tokens.revokeFamily(row.familyId, now)
+            await tokens.revokeFamily(row.userId, row.familyId, now)
             // Its access tokens are refused from now on too, not only when they expire.
             await sessionRepository(trx).end(row.userId, row.familyId, now)
             return { ok: false, reused: { familyId: row.familyId, userId: row.userId } }

@@ -2,16 +2,24 @@
 // otherwise sign tokens for anyone. With SIGNING_KEY_SECRET set, a private key is stored as a
 // JWE (dir + A256GCM) under a key derived from the secret, which lives outside the database.
 // Several secrets may be given: the first seals, every one of them opens (changing the secret).
+// Other secrets kept in the database (TOTP keys) are sealed the same way under their own content
+// type, which opening checks: a sealed text opens only as what it was sealed as.
 import { createHash, scryptSync } from 'node:crypto'
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose'
 
 export interface Sealer {
   /** True when a secret is configured. */
   readonly enabled: boolean
-  /** The stored form of the private JWK (JSON) of key `kid`. */
-  seal(kid: string, privateJwk: string): Promise<string>
-  /** The private JWK (JSON) of key `kid` from its stored form, sealed or (older rows) plain. */
-  open(kid: string, stored: string): Promise<string>
+  /**
+   * The stored form of the private JWK (JSON) of key `kid`; or of another secret of that row,
+   * with its own `contentType`.
+   */
+  seal(kid: string, privateJwk: string, contentType?: string): Promise<string>
+  /**
+   * The private JWK (JSON) of key `kid` from its stored form, sealed or (older rows) plain; or
+   * the secret sealed with `contentType` (which must be sealed: only a JWK is told apart as plain).
+   */
+  open(kid: string, stored: string, contentType?: string): Promise<string>
   /** False when `stored` is plain, or sealed under another secret than the first. */
   isCurrent(stored: string): boolean
 }
@@ -39,30 +47,44 @@ function deriveKek(secret: string): Kek {
 
 const isPlain = (stored: string) => stored.trimStart().startsWith('{')
 
+const JWK = 'jwk+json'
+/** What errors call a sealed text and its contents. */
+const names = (kid: string, contentType: string) =>
+  contentType === JWK
+    ? { what: `signing key ${kid}`, content: 'the stored private key' }
+    : { what: `${contentType} of ${kid}`, content: 'the stored secret' }
+
 export function createSealer(secrets: readonly string[]): Sealer {
   const keks = secrets.map(deriveKek)
   const first = keks[0]
   return {
     enabled: first !== undefined,
-    async seal(kid, privateJwk) {
+    async seal(kid, privateJwk, contentType = JWK) {
       if (!first) return privateJwk
       // The protected header is authenticated: a sealed key cannot be moved to another row.
       return new CompactEncrypt(new TextEncoder().encode(privateJwk))
-        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: first.id, cty: 'jwk+json', sk: kid })
+        .setProtectedHeader({
+          alg: 'dir',
+          enc: 'A256GCM',
+          kid: first.id,
+          cty: contentType,
+          sk: kid,
+        })
         .encrypt(first.key)
     },
-    async open(kid, stored) {
-      if (isPlain(stored)) return stored
+    async open(kid, stored, contentType = JWK) {
+      if (contentType === JWK && isPlain(stored)) return stored
+      const { what, content } = names(kid, contentType)
       let header: ReturnType<typeof decodeProtectedHeader>
       try {
         header = decodeProtectedHeader(stored)
       } catch {
-        throw new SealingError(`signing key ${kid}: the stored private key is damaged`)
+        throw new SealingError(`${what}: ${content} is damaged`)
       }
       const kek = keks.find((k) => k.id === header.kid)
       if (!kek) {
         throw new SealingError(
-          `signing key ${kid} is encrypted with a secret that SIGNING_KEY_SECRET does not hold` +
+          `${what} is encrypted with a secret that SIGNING_KEY_SECRET does not hold` +
             (keks.length === 0 ? ' (it is not set)' : ''),
         )
       }
@@ -72,9 +94,10 @@ export function createSealer(secrets: readonly string[]): Sealer {
           contentEncryptionAlgorithms: ['A256GCM'],
         })
         if (protectedHeader.sk !== kid) throw new Error('sealed for another key')
+        if ((protectedHeader.cty ?? JWK) !== contentType) throw new Error('sealed as another type')
         return new TextDecoder().decode(plaintext)
       } catch {
-        throw new SealingError(`signing key ${kid}: the stored private key does not open`)
+        throw new SealingError(`${what}: ${content} does not open`)
       }
     },
     isCurrent(stored) {

@@ -74,15 +74,17 @@ describe('one place for each delicate rule', () => {
     return hits
   }
 
-  test('one function checks passwords: only authn/password.ts verifies them; the account throttle guards passwords and mailed recovery codes, nothing else', async () => {
+  test('one function checks passwords: only authn/password.ts verifies them; the account throttle guards passwords, recovery codes and TOTP codes, nothing else', async () => {
     assert.deepEqual(await filesMatching(/\.verify(Dummy)?\(\s*(found|stored|dummy)/), [
       'src/authn/password.ts',
     ])
-    // The account's one failure counter: passwords, saved recovery codes and mailed recovery
-    // codes (which count like failed logins), each checked in one place.
+    // The account's one failure counter: passwords, saved recovery codes, mailed recovery codes
+    // and TOTP codes (which count like failed logins, NIST SP 800-63B §3.2.2), each checked in
+    // one place.
     assert.deepEqual(await filesMatching(/throttle\.guard\(/), [
       'src/authn/password.ts',
       'src/factors/recovery-code-check.ts',
+      'src/factors/totp-service.ts',
       'src/recovery/complete.ts',
     ])
   })

@@ -50,8 +50,12 @@ describe('mail templates', () => {
     assert.deepEqual(TEMPLATES.sort(), [
       'email_changed',
       'email_verification',
+      'factor_added',
+      'factor_removed',
+      'factors_reset',
       'password_changed',
       'recovery_code',
+      'recovery_code_login',
       'recovery_codes_generated',
     ])
     for (const template of TEMPLATES) {
