@@ -2,7 +2,6 @@
 // fingerprint reader: added on the security page, then signing in without a password, and as the
 // second step after one; a change that needs the second factor asks to sign in again with it.
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
@@ -18,23 +17,9 @@ import {
   virtualAuthenticator,
 } from '../support/page.ts'
 import { login, PASSWORD, register } from '../support/requests.ts'
+import { totpCode } from '../support/totp.ts'
 
 const browser = useBrowser()
-
-/** RFC 6238 with SHA-1, 6 digits, 30 s steps: the code an app shows at `atMs`. */
-function totpCode(secretBase32: string, atMs: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const char of secretBase32.replace(/[\s=]/g, '').toUpperCase()) {
-    bits += alphabet.indexOf(char).toString(2).padStart(5, '0')
-  }
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => Number.parseInt(byte, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30_000)))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const offset = (mac.at(-1) ?? 0) & 0xf
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
 
 async function toSecurity(page: Page) {
   await page.getByRole('link', { name: 'Security', exact: true }).click()

@@ -2,10 +2,8 @@
 // codes from the key shown, as the app would), confirmed with a code; then signing in asks for
 // the code, or a saved recovery code in its place; a second step that took too long starts over.
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { test } from 'node:test'
 import type { Page } from 'playwright-core'
-import type { App } from '../../src/app.ts'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
 import {
   assertFocused,
@@ -18,24 +16,10 @@ import {
   status,
 } from '../support/page.ts'
 import { codesOf } from '../support/recovery-codes.ts'
-import { bearer, login, PASSWORD, register } from '../support/requests.ts'
+import { login, PASSWORD, register } from '../support/requests.ts'
+import { activeTotp, totpCode } from '../support/totp.ts'
 
 const browser = useBrowser()
-
-/** RFC 6238 with SHA-1, 6 digits, 30 s steps: the code an app shows at `atMs`. */
-function totpCode(secretBase32: string, atMs: number): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const char of secretBase32.replace(/[\s=]/g, '').toUpperCase()) {
-    bits += alphabet.indexOf(char).toString(2).padStart(5, '0')
-  }
-  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => Number.parseInt(byte, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30_000)))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const offset = (mac.at(-1) ?? 0) & 0xf
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
 
 /** A code the service refuses now: none of the current step's, nor its neighbours'. */
 function wrongCode(secret: string, atMs: number): string {
@@ -43,26 +27,6 @@ function wrongCode(secret: string, atMs: number): string {
   let n = 0
   while (near.includes(String(n).padStart(6, '0'))) n++
   return String(n).padStart(6, '0')
-}
-
-/** Sets up an app for the user through the API; returns its key. */
-async function enrolApp(app: App, token: string, now: () => number): Promise<string> {
-  const started = await app.inject({
-    method: 'POST',
-    url: '/user/me/factors/totp',
-    headers: bearer(token),
-    payload: { password: PASSWORD },
-  })
-  assert.equal(started.statusCode, 201, started.body)
-  const { id, secret } = started.json() as { id: string; secret: string }
-  const confirmed = await app.inject({
-    method: 'POST',
-    url: `/user/me/factors/totp/${id}/confirm`,
-    headers: bearer(token),
-    payload: { code: totpCode(secret, now()) },
-  })
-  assert.equal(confirmed.statusCode, 200, confirmed.body)
-  return secret
 }
 
 async function toSecurity(page: Page) {
@@ -176,7 +140,7 @@ test('the second step: a wrong code refused, a saved recovery code in its place 
   const now = () => web.clock.now().getTime()
   const token = (await login(web.app, 'ugo')).json().access_token as string
   const codes = await codesOf(web.app, token)
-  const secret = await enrolApp(web.app, token, now)
+  const { secret } = await activeTotp(web.app, token)
   web.clock.advance(30)
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
@@ -234,9 +198,8 @@ test('back to the password from the second step, and no factor means no second s
   const web = await serve(t)
   await register(web.app, 'vic')
   await register(web.app, 'wes')
-  const now = () => web.clock.now().getTime()
   const token = (await login(web.app, 'vic')).json().access_token as string
-  await enrolApp(web.app, token, now)
+  await activeTotp(web.app, token)
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await openApp(tab, '#/signin')
