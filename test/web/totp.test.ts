@@ -16,7 +16,7 @@ import {
   status,
 } from '../support/page.ts'
 import { codesOf } from '../support/recovery-codes.ts'
-import { login, PASSWORD, register } from '../support/requests.ts'
+import { login, NEW_PASSWORD, PASSWORD, register } from '../support/requests.ts'
 import { activeTotp, totpCode } from '../support/totp.ts'
 
 const browser = useBrowser()
@@ -213,4 +213,34 @@ test('back to the password from the second step, and no factor means no second s
     await fillSignIn(page, 'wes', PASSWORD)
     await heading(page, 'Your account').waitFor()
   })
+})
+
+test('a password change on an account with an app: every session ends, and the sign-in that follows asks for the code', async (t) => {
+  const web = await serve(t)
+  await register(web.app, 'xia')
+  const now = () => web.clock.now().getTime()
+  const token = (await login(web.app, 'xia')).json().access_token as string
+  const { secret } = await activeTotp(web.app, token)
+  web.clock.advance(30)
+  await inTab(browser(), web, async (tab) => {
+    const { page } = tab
+    await openApp(tab, '#/signin')
+    await fillSignIn(page, 'xia', PASSWORD)
+    await codeField(page).fill(totpCode(secret, now()))
+    await page.getByRole('button', { name: 'Confirm' }).click()
+    await heading(page, 'Your account').waitFor()
+    const part = page.getByRole('region', { name: 'Change password' })
+    await part.getByLabel('Current password').fill(PASSWORD)
+    await part.getByLabel('New password').fill(NEW_PASSWORD)
+    await part.getByRole('button', { name: 'Change password' }).click()
+    await status(page, /Password changed, and every session of this account ended/)
+    await heading(page, 'Sign in').waitFor()
+    await assertFocused(codeField(page), 'the second step, its code field focused')
+    web.clock.advance(30)
+    await codeField(page).fill(totpCode(secret, now()))
+    await page.getByRole('button', { name: 'Confirm' }).click()
+    await heading(page, 'Your account').waitFor()
+    assert.equal(await status(page, /signed in/), 'You are signed in as xia.')
+  })
+  assert.equal((await login(web.app, 'xia', NEW_PASSWORD)).json().mfa_required, true)
 })
