@@ -9,12 +9,18 @@ import { formatDate, live, t, tr, trAttr } from '../i18n.js'
 /** @typedef {import('../api.js').Factor} Factor */
 /** @typedef {import('../api.js').FactorList} FactorList */
 
+/** The names the service gives factors that were not named: their kind's, in English. */
+const DEFAULT_NAMES = { totp: 'Authenticator app', passkey: 'Passkey' }
+
+/** @param {Factor} factor */
+const named = (factor) => factor.name !== null && factor.name !== DEFAULT_NAMES[factor.type]
+
 /**
- * A factor's name: its own, else its kind's.
+ * A factor's name: its own, else its kind's (in the page's language).
  * @param {Factor} factor
  */
 export function factorName(factor) {
-  return factor.name ?? t(`factors.type.${factor.type}`)
+  return named(factor) ? String(factor.name) : t(`factors.type.${factor.type}`)
 }
 
 /**
@@ -96,8 +102,8 @@ export function factorsCard(context, { changed, loaded }) {
         'h3',
         { id: titleId },
         live(() => factorName(factor)),
-        ' ',
-        h('span', { class: 'badge' }, tr(`factors.type.${factor.type}`)),
+        // Its kind, unless its name already is that.
+        named(factor) ? h('span', { class: 'badge' }, tr(`factors.type.${factor.type}`)) : null,
       ),
       h(
         'dl',

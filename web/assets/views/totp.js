@@ -10,11 +10,16 @@ import { qrCode } from '../qr.js'
 /** @typedef {import('../api.js').TotpEnrolment} TotpEnrolment */
 
 /**
- * The key in groups of four, as apps that take it typed show it (spaces do not count there).
+ * The key in groups of four, as apps that take it typed show it (spaces do not count there), in
+ * two halves that each stay on one line.
  * @param {string} secret base32
  */
-export function groupedKey(secret) {
-  return secret.match(/.{1,4}/g)?.join(' ') ?? secret
+function groupedKey(secret) {
+  const groups = secret.match(/.{1,4}/g) ?? [secret]
+  const half = Math.ceil(groups.length / 2)
+  return [groups.slice(0, half), groups.slice(half)]
+    .filter((part) => part.length > 0)
+    .flatMap((part, i) => [i > 0 ? ' ' : '', h('span', {}, part.join(' '))])
 }
 
 /**
@@ -36,7 +41,11 @@ function confirmPanel(enrolment, { done, cancel }) {
     () => picture.replaceChildren(h('p', {}, tr('totp.qrFailed'))),
   )
   const news = messageArea({ class: 'note', role: 'status' })
-  const key = h('code', { class: 'secret', 'data-field': 'secret' }, groupedKey(enrolment.secret))
+  const key = h(
+    'code',
+    { class: 'secret', 'data-field': 'secret' },
+    ...groupedKey(enrolment.secret),
+  )
   const keyActions = h('div', { class: 'actions' })
   if (navigator.clipboard?.writeText) {
     const copy = h('button', { type: 'button' }, tr('totp.copyKey'))
