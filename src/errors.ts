@@ -3,6 +3,10 @@ export const catalogue = {
   bad_request: { status: 400, title: 'The request is malformed' },
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
   invalid_code: { status: 400, title: 'The code is wrong, expired or already used' },
+  invalid_passkey: {
+    status: 400,
+    title: 'The passkey response is invalid, or its challenge expired or was used',
+  },
   invalid_credentials: { status: 401, title: 'Invalid login or password' },
   invalid_token: { status: 401, title: 'The access token is missing, invalid or expired' },
   invalid_refresh_token: { status: 401, title: 'The refresh token is invalid, spent or expired' },
@@ -17,6 +21,7 @@ export const catalogue = {
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
   login_taken: { status: 409, title: 'This login is already taken' },
   email_taken: { status: 409, title: 'This email address is already in use' },
+  passkey_registered: { status: 409, title: 'This passkey is registered already' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   validation_failed: { status: 422, title: 'The request is not valid' },

@@ -82,6 +82,7 @@ describe('loadConfig', () => {
         publicUrl: 'https://localhost:8443',
       },
       recovery: { recoveryCodeTtlSeconds: 900, emailCodeTtlSeconds: 3600, emailRequired: false },
+      webauthn: { rpId: 'localhost', rpName: 'usersvc', origins: ['https://localhost:8443'] },
     })
   })
 
@@ -259,10 +260,19 @@ describe('loadConfig: TLS and proxies', () => {
     // Everything else keeps its default.
     // Links in mail follow the service's own address when PUBLIC_URL is not set.
     assert.equal(config.mail.publicUrl, 'http://localhost:8080')
-    const { tls: _off, port: _8080, mail: offMail, ...rest } = config
-    const { tls: _on, port: _8443, mail: onMail, ...defaults } = loadConfig({})
+    // So do the pages passkeys are accepted from.
+    assert.deepEqual(config.webauthn.origins, ['http://localhost:8080'])
+    const { tls: _off, port: _8080, mail: offMail, webauthn: offWebauthn, ...rest } = config
+    const {
+      tls: _on,
+      port: _8443,
+      mail: onMail,
+      webauthn: onWebauthn,
+      ...defaults
+    } = loadConfig({})
     assert.deepEqual(rest, defaults)
     assert.deepEqual({ ...offMail, publicUrl: '' }, { ...onMail, publicUrl: '' })
+    assert.deepEqual({ ...offWebauthn, origins: [] }, { ...onWebauthn, origins: [] })
   })
 
   test('an explicit PORT wins over either default', () => {
@@ -339,6 +349,71 @@ describe('loadConfig: TLS and proxies', () => {
     for (const value of ['*', '10.0.0.1;x', 'true|false']) {
       assert.match(configError({ TRUST_PROXY: value }), /^\s*TRUST_PROXY: /m, value)
     }
+  })
+})
+
+describe('loadConfig: passkeys (WebAuthn)', () => {
+  test('the default origins are PUBLIC_URL’s and the service’s own, once each', () => {
+    assert.deepEqual(
+      loadConfig({ PUBLIC_URL: 'https://accounts.example.com/app/' }).webauthn.origins,
+      ['https://accounts.example.com', 'https://localhost:8443'],
+    )
+    assert.deepEqual(loadConfig({ TLS: 'off', PORT: '3000' }).webauthn.origins, [
+      'http://localhost:3000',
+    ])
+    assert.deepEqual(loadConfig({ HOST: '10.0.0.5' }).webauthn.origins, ['https://10.0.0.5:8443'])
+  })
+
+  test('WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME and WEBAUTHN_ORIGINS are taken as given, origins trimmed', () => {
+    const config = loadConfig({
+      WEBAUTHN_RP_ID: 'Example.COM',
+      WEBAUTHN_RP_NAME: 'Example accounts',
+      WEBAUTHN_ORIGINS:
+        'https://example.com, https://accounts.example.com:8443 ,http://dev.example.com',
+    })
+    assert.deepEqual(config.webauthn, {
+      rpId: 'example.com',
+      rpName: 'Example accounts',
+      origins: [
+        'https://example.com',
+        'https://accounts.example.com:8443',
+        'http://dev.example.com',
+      ],
+    })
+  })
+
+  test('an origin that is not a bare http(s) origin on the RP ID fails, naming WEBAUTHN_ORIGINS', () => {
+    const cases = {
+      'https://example.com/': /not a bare origin/,
+      'https://example.com/login': /not a bare origin/,
+      'example.com': /not an http\(s\) origin/,
+      'ftp://example.com': /not an http\(s\) origin/,
+      'https://evil.com': /not on WEBAUTHN_RP_ID \(example.com\)/,
+      'https://notexample.com': /not on WEBAUTHN_RP_ID/,
+      ' , ': /names no origin/,
+    }
+    for (const [origins, reason] of Object.entries(cases)) {
+      const message = configError({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: origins })
+      assert.match(message, /^\s*WEBAUTHN_ORIGINS: /m, origins)
+      assert.match(message, reason, origins)
+    }
+  })
+
+  test('an RP ID that is not a domain name fails, naming WEBAUTHN_RP_ID', () => {
+    for (const rpId of [
+      'https://example.com',
+      'example.com:443',
+      'example.com/x',
+      '-x.com',
+      'a..b',
+    ]) {
+      assert.match(
+        configError({ WEBAUTHN_RP_ID: rpId }),
+        /^\s*WEBAUTHN_RP_ID: must be a domain name/m,
+        rpId,
+      )
+    }
+    assert.match(configError({ WEBAUTHN_RP_NAME: 'x'.repeat(65) }), /^\s*WEBAUTHN_RP_NAME: /m)
   })
 })
 

@@ -3,7 +3,7 @@ import { type CredentialService, createCredentialService } from './credentials.t
 import { createEmailChange, type EmailChange } from './email.ts'
 import { createLoginFlow, type LoginFlow } from './login.ts'
 import { createPasswordCheck, type PasswordCheck } from './password.ts'
-import { createSecondStep, type SecondFactors, type SecondStepFlow } from './second-step.ts'
+import { createSecondStep, type SecondStepFlow } from './second-step.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,8 +13,6 @@ declare module 'fastify' {
     secondStep: SecondStepFlow
     credentials: CredentialService
     emailChange: EmailChange
-    // TEMPORARY until the passkeys branch merges (it declares this).
-    passkeys: SecondFactors['passkeys']
   }
 }
 

@@ -11,6 +11,7 @@ import * as server from './server.ts'
 import * as throttle from './throttle.ts'
 import * as tls from './tls.ts'
 import * as tokens from './tokens.ts'
+import * as webauthn from './webauthn.ts'
 
 export type { ThrottleLimits } from './throttle.ts'
 export type { TlsConfig } from './tls.ts'
@@ -28,6 +29,7 @@ const sections = [
   throttle,
   mail,
   recovery,
+  webauthn,
 ] as const
 const Env = Type.Object({
   ...database.env,
@@ -40,6 +42,7 @@ const Env = Type.Object({
   ...throttle.env,
   ...mail.env,
   ...recovery.env,
+  ...webauthn.env,
 })
 type Env = EnvOf<typeof Env.properties>
 
@@ -56,6 +59,7 @@ export interface Config extends database.DatabaseConfig, server.ServerConfig {
   tokens: tokens.TokensConfig
   mail: mail.MailConfig
   recovery: recovery.RecoveryConfig
+  webauthn: webauthn.WebauthnConfig
 }
 
 export class ConfigError extends Error {
@@ -96,6 +100,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const tlsConfig = tls.read(value)
   const serverConfig = server.read(value, tlsConfig.enabled)
+  const ownUrl = server.ownUrl(serverConfig.host, serverConfig.port, tlsConfig.enabled)
+  const mailConfig = mail.read(value, ownUrl)
   return {
     ...database.read(value),
     ...serverConfig,
@@ -105,7 +111,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throttle: throttle.read(value),
     passwords: passwords.read(value),
     tokens: tokens.read(value),
-    mail: mail.read(value, server.ownUrl(serverConfig.host, serverConfig.port, tlsConfig.enabled)),
+    mail: mailConfig,
     recovery: recovery.read(value),
+    webauthn: webauthn.read(value, mailConfig.publicUrl, ownUrl),
   }
 }

@@ -1,7 +1,27 @@
 import fp from 'fastify-plugin'
+import { createPasskeyService, type PasskeyService } from './service.ts'
 
-// Passkeys (WebAuthn Level 3): registration and assertions. Filled in by the passkeys work.
-export default fp(async () => {}, {
-  name: 'passkeys',
-  dependencies: ['core', 'store', 'outbox', 'authn'],
-})
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Passkeys (WebAuthn Level 3): registration options and registration; assertions. */
+    passkeys: PasskeyService
+  }
+}
+
+export default fp(
+  async (app) => {
+    app.decorate(
+      'passkeys',
+      createPasskeyService({
+        db: app.store.db,
+        clock: app.clock,
+        config: app.config.webauthn,
+        record: app.outbox.record,
+      }),
+    )
+  },
+  {
+    name: 'passkeys',
+    dependencies: ['core', 'store', 'outbox', 'authn'],
+  },
+)

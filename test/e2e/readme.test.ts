@@ -71,3 +71,15 @@ test('the README’s email and recovery walk-through works as written, with the 
   }
   assert.deepEqual(answers, [401, 200])
 })
+
+test('the README’s authenticator-app walk-through works as written: enrol, then an AAL2 login', async (t) => {
+  const checkout = await tempDir(t)
+  const server = await startServer(t, { tlsDir: join(checkout, 'data', 'tls') })
+  const script = await readmeBlock('Second factors, passkeys and sessions')
+  const { code, out } = await bash(script, checkout, { PORT: String(server.port) })
+  assert.equal(code, 0, out)
+  // The confirmed factor, then the two sessions: the password's and the second step's.
+  assert.match(out, /"type":"totp","name":"Phone"/, out)
+  assert.match(out, /\{"aal":"aal2","current":true\}$/m, out)
+  assert.match(out, /^\{"aal":"aal1","current":false\}$/m, out)
+})
