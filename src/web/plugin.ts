@@ -1,8 +1,11 @@
-import { resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 
 const WEB_ROOT = resolve(import.meta.dirname, '../../web')
+// The QR code library's ES module (self-contained): the TOTP enrolment draws its QR code with it.
+const UQR = fileURLToPath(import.meta.resolve('uqr'))
 
 /**
  * Pages run only scripts and styles of this service: no inline script, nothing from elsewhere
@@ -39,4 +42,7 @@ export async function registerPages(pages: FastifyInstance): Promise<void> {
     schemaHide: true,
     dotfiles: 'deny',
   })
+  pages.get('/assets/vendor/uqr.js', { schema: { hide: true } }, (_request, reply) =>
+    reply.sendFile(basename(UQR), dirname(UQR)),
+  )
 }

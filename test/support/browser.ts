@@ -9,6 +9,7 @@ import { after, before, type TestContext } from 'node:test'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { type Harness, makeApp, ROOT, tempDir } from './harness.ts'
+import { freePort } from './ports.ts'
 
 export const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots')
 /** How long a check waits for the page to get to the state it expects: the contexts' default. */
@@ -50,11 +51,23 @@ interface Web extends Harness {
   origin: string
 }
 
-/** The whole app over HTTPS on a free port of 127.0.0.1, reached as https://localhost:PORT. */
-export async function serve(t: TestContext, env: Record<string, string> = {}): Promise<Web> {
+/**
+ * The whole app over HTTPS on a free port of 127.0.0.1, reached as https://localhost:PORT.
+ * `passkeys`: on a port chosen first, so that the service accepts passkeys from that origin
+ * (WebAuthn checks the page's origin, and the RP ID `localhost` against its host).
+ */
+export async function serve(
+  t: TestContext,
+  env: Record<string, string> = {},
+  options: { passkeys?: boolean } = {},
+): Promise<Web> {
   const creds = await loadTlsCredentials({ enabled: true, dir: await tempDir(t), sans: [] })
-  const harness = await makeApp(t, { tls: creds, env })
-  await harness.app.listen({ host: '127.0.0.1', port: 0 })
+  const fixed = options.passkeys ? await freePort() : 0
+  const webauthn: Record<string, string> = options.passkeys
+    ? { WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: `https://localhost:${fixed}` }
+    : {}
+  const harness = await makeApp(t, { tls: creds, env: { ...webauthn, ...env } })
+  await harness.app.listen({ host: '127.0.0.1', port: fixed })
   const { port } = harness.app.server.address() as AddressInfo
   return { ...harness, origin: `https://localhost:${port}` }
 }
@@ -80,6 +93,9 @@ export interface TabOptions {
   timezoneId?: string
   /** Leave the check of `problems` to the test (inTab asserts none otherwise). */
   ownChecks?: boolean
+  /** The browser's User-Agent (another device's, for the list of sessions). */
+  userAgent?: string
+  viewport?: { width: number; height: number }
 }
 
 /** Records what must never happen on a page. */
@@ -113,7 +129,8 @@ async function openTab(browser: Browser, origin: string, options: TabOptions = {
     // Dates on the pages are in the browser's zone: fixed, so that tests can compute them.
     timezoneId: options.timezoneId ?? 'UTC',
     bypassCSP: options.bypassCSP ?? false,
-    viewport: { width: 1000, height: 800 },
+    viewport: options.viewport ?? { width: 1000, height: 800 },
+    ...(options.userAgent ? { userAgent: options.userAgent } : {}),
   })
   context.setDefaultTimeout(SETTLE_MS)
   // Violations also reach the console, but say it in plain words whatever Chromium prints.

@@ -1,6 +1,6 @@
 // What browser tests do on the app's pages, and what they check there.
 import assert from 'node:assert/strict'
-import { errors, type Locator, type Page } from 'playwright-core'
+import { type CDPSession, errors, type Locator, type Page } from 'playwright-core'
 import { SETTLE_MS, type Tab } from './browser.ts'
 import { eventually } from './eventually.ts'
 import type { Received } from './mail.ts'
@@ -34,7 +34,7 @@ export function heading(page: Page, name: string | RegExp) {
 export async function fillSignIn(page: Page, login: string, password: string) {
   await page.getByLabel('Login', { exact: true }).fill(login)
   await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 }
 
 /** Signs in through the form and waits for the account page. */
@@ -137,5 +137,48 @@ export function recordRequests(tab: Tab) {
   return {
     count: (method: string, path: string) =>
       made.filter((r) => r.method === method && r.path === path).length,
+  }
+}
+
+async function heldPasskeys(cdp: CDPSession, authenticatorId: string) {
+  return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials
+}
+
+/** A passkey as Chromium's virtual authenticator holds it (private key and count included). */
+export type HeldPasskey = Awaited<ReturnType<typeof heldPasskeys>>[number]
+
+/**
+ * A platform authenticator for the tab's page (Chromium's virtual authenticator, over CDP): it
+ * holds discoverable passkeys and verifies the user. While `presence` is on it answers at once,
+ * as a touch would; a request to an autofill (conditional mediation) included, which it answers
+ * with its passkey as if the user had picked it. Off, requests wait.
+ */
+export async function virtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('WebAuthn.enable')
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  })
+  return {
+    /** The passkeys it holds. */
+    credentials: () => heldPasskeys(cdp, authenticatorId),
+    /**
+     * Holds a passkey another one made, as a synced passkey arrives on a new device (with its
+     * signature count: take the passkey from the authenticator that used it last).
+     */
+    async add(credential: HeldPasskey) {
+      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential })
+    },
+    /** Whether it answers by itself (a request made while off keeps waiting). */
+    async presence(enabled: boolean) {
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled })
+    },
   }
 }

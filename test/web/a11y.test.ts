@@ -24,6 +24,8 @@ import {
   heading,
   openApp,
   signInUi,
+  status,
+  virtualAuthenticator,
 } from '../support/page.ts'
 import { PASSWORD, register } from '../support/requests.ts'
 
@@ -153,14 +155,54 @@ test('account page with an unconfirmed address, its forms open, and new recovery
   )
 })
 
+test('security page (an app being set up, a passkey listed and its removal open, the step-up note) and the second step: no serious accessibility violations', async (t) => {
+  const web = await serve(t, {}, { passkeys: true })
+  await register(web.app, 'sia')
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      const authenticator = await virtualAuthenticator(page)
+      await signInUi(tab, 'sia')
+      await page.getByRole('link', { name: 'Security', exact: true }).click()
+      const app = page.getByRole('region', { name: 'Authenticator app', exact: true })
+      await app.getByLabel('Password', { exact: true }).fill(PASSWORD)
+      await app.getByRole('button', { name: 'Set up an app' }).click()
+      await app.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor()
+      const passkeys = page.getByRole('region', { name: 'Passkeys', exact: true })
+      await passkeys.getByRole('button', { name: 'Add a passkey' }).click()
+      await status(page, 'The passkey was added.')
+      const factors = page.getByRole('region', { name: 'Your second factors' })
+      await factors.getByRole('button', { name: 'Remove Passkey' }).click()
+      await assertFocused(factors.getByLabel('Password', { exact: true }))
+      await page.locator('[data-field="step-up"]').waitFor()
+      await page.locator('[data-field="sessions"] li').first().waitFor()
+      assert.deepEqual(await axe(page), [])
+
+      await authenticator.presence(false)
+      await openApp(tab, '#/account')
+      await page.getByRole('button', { name: 'Log out', exact: true }).click()
+      await heading(page, 'Sign in').waitFor()
+      assert.deepEqual(await axe(page), [], 'the sign-in page with its passkey button')
+      await page.getByLabel('Login', { exact: true }).fill('sia')
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+      await page.getByRole('button', { name: 'Use a passkey' }).waitFor()
+      assert.deepEqual(await axe(page), [], 'the second step')
+    },
+    AXE_OPTIONS,
+  )
+})
+
 test('keyboard only: a forgotten password asked for by email address', async (t) => {
   const web = await serve(t)
   await inTab(browser(), web, async (tab) => {
     const { page } = tab
     await openApp(tab, '#/signin')
     await page.getByLabel('Password', { exact: true }).focus()
-    // Password, its show switch, the button, then the link.
-    for (let i = 0; i < 3; i++) await page.keyboard.press('Tab')
+    // Password, its show switch, the button, the passkey button, then the link.
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Tab')
     await assertFocused(page.getByRole('link', { name: 'Forgot your password?' }))
     await page.keyboard.press('Enter')
     await assertFocused(heading(page, 'Forgot your password?'), 'the new view’s heading')
@@ -218,12 +260,14 @@ test('keyboard only: skip link, sign in with Enter, every control reachable with
     await page.keyboard.press('Enter')
     assert.equal(await focusIs('main#main'), 'main#main')
 
-    // Tab from the top of the content: login, password, its show switch, the button, the links.
+    // Tab from the top of the content: login, password, its show switch, the button, the passkey
+    // button, the links.
     const stops = [
       'login',
       'password',
       '',
       'Sign in',
+      'Sign in with a passkey',
       'Forgot your password?',
       'Create one',
       'API documentation',

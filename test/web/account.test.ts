@@ -78,7 +78,7 @@ describe('account page', () => {
       const signedIn = page.waitForResponse((r) => r.url().endsWith('/session/?cookie=true'))
       await page.getByLabel('Login', { exact: true }).fill('erin')
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
-      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click()
       const body = await (await signedIn).json()
       assert.equal(typeof body.access_token, 'string')
       assert.equal(
@@ -112,7 +112,7 @@ describe('account page', () => {
       const signedIn = page.waitForResponse((r) => r.url().endsWith('/session/?cookie=true'))
       await page.getByLabel('Login', { exact: true }).fill('fay')
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
-      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click()
       const first = await (await signedIn).json()
       assert.equal(first.expires_in, 900)
       await heading(page, 'Your account').waitFor()
@@ -176,13 +176,13 @@ describe('change password', () => {
       await openApp(tab, '#/signin')
       await tab.page.getByLabel('Login', { exact: true }).fill('gina')
       await tab.page.getByLabel('Password', { exact: true }).fill(PASSWORD)
-      await tab.page.getByRole('button', { name: 'Sign in' }).click()
+      await tab.page.getByRole('button', { name: 'Sign in', exact: true }).click()
       assert.equal(
         await fieldError(tab.page.getByLabel('Password', { exact: true })),
         'Wrong login or password.',
       )
       await tab.page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD)
-      await tab.page.getByRole('button', { name: 'Sign in' }).click()
+      await tab.page.getByRole('button', { name: 'Sign in', exact: true }).click()
       await heading(tab.page, 'Your account').waitFor()
     })
   })

@@ -238,7 +238,7 @@ describe('sign in', () => {
       await screenshot(page, 'signin-error')
 
       await password.fill(PASSWORD)
-      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click()
       await heading(page, 'Your account').waitFor()
       assert.equal(await status(page, /signed in/), 'You are signed in as carol.')
       await page.waitForURL(`${web.origin}/#/account`)

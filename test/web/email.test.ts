@@ -187,7 +187,7 @@ test('in Russian: the verification link fills in the code and waits; signed out,
       await screenshot(page, 'verify-email-signed-out-ru')
       await page.getByLabel('Логин', { exact: true }).fill('pavel')
       await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
-      await page.getByRole('button', { name: 'Войти' }).click()
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
 
       const field = page.getByLabel('Код из письма', { exact: true })
       await field.waitFor()

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
 import { fieldError, heading, openApp, reload, status } from '../support/page.ts'
-import { PASSWORD, register } from '../support/requests.ts'
+import { codesOf } from '../support/recovery-codes.ts'
+import { login, PASSWORD, register } from '../support/requests.ts'
+import { activeTotp, totpCode } from '../support/totp.ts'
 
 const browser = useBrowser()
 
@@ -19,7 +21,7 @@ test('a Russian browser gets the pages in Russian', async (t) => {
       assert.equal(await page.getByLabel('Язык').inputValue(), 'ru')
       await page.getByLabel('Логин', { exact: true }).waitFor()
       await page.getByLabel('Пароль', { exact: true }).waitFor()
-      await page.getByRole('button', { name: 'Войти' }).waitFor()
+      await page.getByRole('button', { name: 'Войти', exact: true }).waitFor()
       assert.equal(await page.title(), 'Вход – usersvc')
       await screenshot(page, 'signin-ru')
     },
@@ -88,13 +90,13 @@ test('in Russian: refusals from the service, the account page and its date', asy
       await heading(page, 'Вход').waitFor()
       await page.getByLabel('Логин', { exact: true }).fill('boris')
       await page.getByLabel('Пароль', { exact: true }).fill('неверный пароль, совсем')
-      await page.getByRole('button', { name: 'Войти' }).click()
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
       assert.equal(
         await fieldError(page.getByLabel('Пароль', { exact: true })),
         'Неверный логин или пароль.',
       )
       await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
-      await page.getByRole('button', { name: 'Войти' }).click()
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
       await heading(page, 'Ваша учётная запись').waitFor()
       assert.equal(await status(page, /Вы вошли/), 'Вы вошли как boris.')
       assert.equal(await page.locator('[data-field="role"]').innerText(), 'пользователь')
@@ -104,6 +106,72 @@ test('in Russian: refusals from the service, the account page and its date', asy
       await page.getByRole('button', { name: 'Выйти на всех устройствах' }).waitFor()
       await page.getByRole('button', { name: 'Удалить мою учётную запись' }).waitFor()
       await screenshot(page, 'account-ru')
+    },
+    { locale: 'ru' },
+  )
+})
+
+test('in Russian: the second step, its refusals, and the security page', async (t) => {
+  const web = await serve(t)
+  await register(web.app, 'vera')
+  const now = () => web.clock.now().getTime()
+  const token = (await login(web.app, 'vera')).json().access_token as string
+  await codesOf(web.app, token)
+  const { secret } = await activeTotp(web.app, token, 'Телефон')
+  web.clock.advance(30)
+  await inTab(
+    browser(),
+    web,
+    async (tab) => {
+      const { page } = tab
+      await openApp(tab)
+      await heading(page, 'Вход').waitFor()
+      await page.getByRole('button', { name: 'Войти с ключом доступа' }).waitFor()
+      await screenshot(page, 'signin-passkey-ru')
+      await page.getByLabel('Логин', { exact: true }).fill('vera')
+      await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
+      await page.getByRole('button', { name: 'Войти', exact: true }).click()
+      await page.getByText('Второй шаг: подтвердите, что это вы').waitFor()
+      await status(page, 'Пароль верен. Теперь второй шаг: подтвердите вход вторым фактором.')
+      const code = page.getByLabel('Код из приложения-аутентификатора', { exact: true })
+      await page.getByRole('button', { name: 'Подтвердить' }).click()
+      assert.equal(await fieldError(code), 'Введите 6-значный код, который показывает приложение.')
+      await code.fill(totpCode(secret, now() - 10 * 60_000))
+      await page.getByRole('button', { name: 'Подтвердить' }).click()
+      assert.equal(
+        await fieldError(code),
+        'Код неверен или уже использован. Введите код, который приложение показывает сейчас.',
+      )
+      await screenshot(page, 'second-step-ru')
+      await page.getByRole('button', { name: 'Использовать код восстановления' }).click()
+      await page.getByLabel('Сохранённый код восстановления', { exact: true }).waitFor()
+      await page.getByRole('button', { name: 'Использовать код из приложения' }).click()
+      await code.fill(totpCode(secret, now()))
+      await page.getByRole('button', { name: 'Подтвердить' }).click()
+      await heading(page, 'Ваша учётная запись').waitFor()
+      await page.getByText('Двухэтапный вход включён').waitFor()
+
+      await page.getByRole('link', { name: 'Безопасность' }).click()
+      await heading(page, 'Вход и безопасность').waitFor()
+      const factor = page.getByRole('region', { name: 'Ваши вторые факторы' }).getByRole('listitem')
+      assert.match(await factor.innerText(), /Телефон\s+Приложение-аутентификатор/)
+      assert.match(await factor.innerText(), /Добавлен\s+\d+ [а-я]+ \d{4}/)
+      await page.getByText('У вас 10 сохранённых кодов восстановления').waitFor()
+      const devices = page.getByRole('region', { name: 'Где выполнен вход' })
+      // This browser, and the API's login above.
+      await devices.getByText('Вход выполнен на 2 устройствах.').waitFor()
+      assert.match(
+        await devices.getByRole('listitem').filter({ hasText: 'Это устройство' }).innerText(),
+        /Chrome, Linux\s+Это устройство[\s\S]+Способ входа\s+со вторым фактором/,
+      )
+      assert.equal(
+        await devices.getByRole('button', { name: 'Выйти на этом устройстве' }).count(),
+        2,
+      )
+      await page.getByRole('button', { name: 'Удалить «Телефон»' }).waitFor()
+      await page.getByRole('button', { name: 'Подключить приложение' }).waitFor()
+      await page.getByRole('button', { name: 'Добавить ключ доступа' }).waitFor()
+      await screenshot(page, 'security-ru')
     },
     { locale: 'ru' },
   )

@@ -7,8 +7,8 @@ import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { inTab, SCREENSHOTS, screenshot, serve, useBrowser } from '../support/browser.ts'
 import { registerWithEmail } from '../support/email.ts'
-import { heading, openApp } from '../support/page.ts'
-import { PASSWORD, register } from '../support/requests.ts'
+import { type HeldPasskey, heading, openApp, virtualAuthenticator } from '../support/page.ts'
+import { login, PASSWORD, register } from '../support/requests.ts'
 
 const browser = useBrowser()
 
@@ -45,7 +45,7 @@ test('at 390 px in Russian: no view scrolls sideways, menu links and account val
         await fits('sign-in')
         await page.getByLabel('Логин', { exact: true }).fill(login)
         await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD)
-        await page.getByRole('button', { name: 'Войти' }).click()
+        await page.getByRole('button', { name: 'Войти', exact: true }).click()
         await heading(page, 'Ваша учётная запись').waitFor()
         await fits(`${login}'s account`)
       }
@@ -125,6 +125,84 @@ test('recovery views, the verification link and the account page’s new parts, 
               .locator(`section[aria-labelledby="${part}"]`)
               .screenshot({ path: join(SCREENSHOTS, `${part}-${size}.png`) })
           }
+        },
+        { locale },
+      )
+    }
+  }
+})
+
+test('the security page and the second step, at 390 and 1280 px in both languages: nothing scrolls sideways, the QR code keeps its size', async (t) => {
+  const web = await serve(t, {}, { passkeys: true })
+  const name = 'konstantin.konstantinopolsky'
+  await register(web.app, name)
+  // Another device, signed in through the API.
+  assert.equal((await login(web.app, name)).statusCode, 200)
+  /** The passkey made the first time round, for the browsers after it. */
+  let passkey: HeldPasskey | undefined
+  for (const locale of ['en-US', 'ru-RU']) {
+    for (const width of [390, 1280]) {
+      await inTab(
+        browser(),
+        web,
+        async (tab) => {
+          const { page } = tab
+          const authenticator = await virtualAuthenticator(page)
+          const size = `${locale.slice(0, 2)}-${width}`
+          const look = async (view: string) => {
+            assert.equal(
+              await page.evaluate(SIDEWAYS),
+              0,
+              `${view} (${size}): no sideways scrolling`,
+            )
+            await screenshot(page, `${view}-${size}`)
+          }
+          await page.setViewportSize({ width, height: 800 })
+          // The autofill signs in with it (the authenticator answers at once).
+          if (passkey) await authenticator.add(passkey)
+          await openApp(tab, '#/signin')
+          if (!passkey) {
+            await page.locator('input[name="login"]').fill(name)
+            await page.locator('input[name="password"]').fill(PASSWORD)
+            await page.locator('form button[type="submit"]').click()
+          }
+          await page.locator('section[aria-labelledby="account-security"]').waitFor()
+          await openApp(tab, '#/security')
+          if (!passkey) {
+            // An app being set up, and a passkey with a long name; the account has a factor
+            // then, and this session signed in without it is told how to change more.
+            const totp = page.locator('section[aria-labelledby="security-totp"]')
+            await totp.locator('input[name="password"]').fill(PASSWORD)
+            await totp.locator('form button[type="submit"]').click()
+            const qr = totp.locator('[data-field="qr"] svg')
+            await qr.waitFor()
+            const box = await qr.boundingBox()
+            assert.equal(Math.round(box?.width ?? 0), 192, 'the QR code is 12rem wide')
+            await look('security-totp')
+            const passkeys = page.locator('section[aria-labelledby="security-passkeys"]')
+            await passkeys.locator('input[name="name"]').fill('Рабочий ноутбук в переговорной')
+            await passkeys.locator('button[type="submit"]').click()
+            await page.locator('[data-field="step-up"]').waitFor()
+          }
+          await page.locator('[data-field="factors"] li').first().waitFor()
+          await page.locator('[data-field="sessions"] li').nth(1).waitFor()
+          await look('security')
+          for (const part of ['security-factors', 'security-devices']) {
+            await page
+              .locator(`section[aria-labelledby="${part}"]`)
+              .screenshot({ path: join(SCREENSHOTS, `${part}-${size}.png`) })
+          }
+
+          await authenticator.presence(false)
+          await openApp(tab, '#/account')
+          await page.locator('section[aria-labelledby="account-sessions"] button').first().click()
+          await page.locator('input[name="login"]').fill(name)
+          await page.locator('input[name="password"]').fill(PASSWORD)
+          await page.locator('form button[type="submit"]').click()
+          await page.locator('.second-step form').waitFor()
+          await look('second-step')
+          // Its signature count has grown: the next browser gets it as it is now.
+          passkey = (await authenticator.credentials())[0]
         },
         { locale },
       )

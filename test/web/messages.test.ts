@@ -113,9 +113,27 @@ test('every problem code of the catalogue has its own words in every language', 
     problems.problemKey('invalid_code', { codes: 'saved' }),
     'problem.invalid_code.saved',
   )
+  // An authenticator app's code, and a passkey the service did not accept.
+  assert.equal(problems.problemKey('invalid_code', { codes: 'otp' }), 'problem.invalid_code.otp')
+  assert.equal(
+    problems.problemKey('invalid_credentials', { credentials: 'passkey' }),
+    'problem.invalid_credentials.passkey',
+  )
   assert.equal(problems.problemKey('no_such_code'), 'problem.unknown')
   assert.equal(problems.problemKey('network'), 'problem.network')
+  // What the browser refuses about passkeys (webauthn.js) has its own words too.
+  for (const code of [
+    'passkey_cancelled',
+    'passkey_exists',
+    'passkey_unsupported',
+    'passkey_failed',
+    'passkey_aborted',
+  ]) {
+    assert.equal(problems.problemKey(code), hasWords(`problem.${code}`), code)
+  }
   for (const key of [
+    'problem.invalid_code.otp',
+    'problem.invalid_credentials.passkey',
     'problem.invalid_credentials.current',
     'problem.invalid_credentials.confirm',
     'problem.rate_limited.later',
@@ -169,8 +187,10 @@ test('every field error code has words: password and login rules their own, ever
       hasWords(key, `${field} ${code}`)
     }
   }
-  // The fields of email and recovery: the likely refusals have words of their own.
+  // The fields of email, recovery and second factors: the likely refusals have words of their
+  // own (`otp`: the code of an authenticator app, sent as `code`).
   for (const [field, codes] of Object.entries({
+    otp: ['required', 'invalid_format', 'too_short', 'too_long'],
     email: ['required', 'too_long', 'invalid_format', 'invalid_characters'],
     code: ['required', 'invalid_format', 'too_short', 'too_long'],
     recovery_code: ['required', 'invalid_format', 'too_short', 'too_long'],

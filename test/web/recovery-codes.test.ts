@@ -103,7 +103,7 @@ test('saved recovery codes: made with the password, shown once, copied and downl
     await heading(page, 'Sign in').waitFor()
     await status(page, /new password is set/)
     await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await heading(page, 'Your account').waitFor()
     await assertText(
       codesPart(page).locator('[data-field="codes-remaining"]'),

@@ -4,15 +4,19 @@
  * cookie); the refresh token only in the service's HttpOnly cookie (`?cookie=true`), which
  * scripts cannot read. A reload restores the session from that cookie.
  */
+import { ApiError, pageError } from './errors.js'
 import { getLocale } from './i18n.js'
+import { makePasskey, usePasskey } from './webauthn.js'
+
+export { ApiError }
 
 /**
- * A user as the service shows it. `email` is null when the account has none.
- * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean }} User
+ * A user as the service shows it. `email` is null when the account has none; `mfa_enabled` says
+ * that signing in takes a second step.
+ * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean, mfa_enabled: boolean }} User
  */
 /** @typedef {{ access_token: string, token_type: string, expires_in: number, user: User }} TokenPair */
-/** @typedef {{ field: string, code: string, message: string, limit?: number }} FieldError */
-/** @typedef {{ status: number, code: string, title?: string, detail?: string, errors?: FieldError[] }} Problem */
+/** @typedef {import('./errors.js').Problem} Problem */
 /** @typedef {{ min_length: number, max_length: number, refuses_common_passwords: boolean, refuses_login_in_password: boolean }} PasswordPolicy */
 /** @typedef {{ items: User[], next_cursor: string | null }} UserPage */
 /** @typedef {'signed-in' | 'signed-out' | 'expired'} SessionEvent */
@@ -20,27 +24,32 @@ import { getLocale } from './i18n.js'
 /** @typedef {{ remaining: number, created_at: string | null }} RecoveryCodesStatus */
 /** Whose password is to be recovered: an account by its login, or by its email address. */
 /** @typedef {{ login: string } | { email: string }} AccountKey */
-
-/** A refused request: the problem document, or `network` when the service was not reached. */
-export class ApiError extends Error {
-  /**
-   * @param {Problem} problem
-   * @param {number | undefined} retryAfter seconds, from Retry-After
-   */
-  constructor(problem, retryAfter) {
-    super(problem.title ?? problem.code)
-    this.name = 'ApiError'
-    this.status = problem.status
-    this.code = problem.code
-    this.errors = problem.errors ?? []
-    this.retryAfter = retryAfter
-  }
-}
+/**
+ * A second factor: an authenticator app (TOTP) or a passkey.
+ * @typedef {{ id: string, type: 'totp' | 'passkey', name: string | null, created_at: string, last_used_at: string | null }} Factor
+ */
+/** @typedef {{ items: Factor[], recovery_codes_remaining: number }} FactorList */
+/** @typedef {{ id: string, secret: string, otpauth_uri: string }} TotpEnrolment */
+/**
+ * One place where the account is signed in (a refresh-token family).
+ * @typedef {{ id: string, created_at: string, last_used_at: string | null, user_agent: string | null, address: string | null, aal: 'aal1' | 'aal2', current: boolean }} Session
+ */
+/** @typedef {'totp' | 'passkey' | 'recovery_code'} SecondStepMethod */
+/**
+ * A sign-in waiting for its second step: the password was right. The token dies after a few
+ * minutes, once used, or after a few wrong codes.
+ * @typedef {{ token: string, methods: SecondStepMethod[], login: string }} SecondStep
+ */
+/** What signing in with a password gives: a session, or the second step it still needs. */
+/** @typedef {{ user: User, step: null } | { user: null, step: SecondStep }} SignInResult */
+/** @typedef {{ code: string } | { recovery_code: string } | { credential: object }} SecondStepProof */
 
 /** @type {string | null} */
 let accessToken = null
 /** @type {User | null} */
 let user = null
+/** @type {SecondStep | null} */
+let pendingStep = null
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let refreshTimer
 /** @type {Promise<boolean> | null} */
@@ -104,7 +113,7 @@ async function send(method, path, { body, auth = false } = {}) {
       cache: 'no-store',
     })
   } catch {
-    throw new ApiError({ status: 0, code: 'network' }, undefined)
+    throw pageError('network')
   }
   if (!response.ok) throw await readProblem(response)
   // 204, and an accepted request (202) may have no body.
@@ -203,14 +212,67 @@ export function refresh() {
  */
 export const restore = () => refresh().catch(() => false)
 
-/**
- * @param {string} login
- * @param {string} password
- */
-export async function signIn(login, password) {
-  start(await send('POST', '/session/?cookie=true', { body: { login, password } }))
+/** @param {TokenPair} pair */
+function begin(pair) {
+  start(pair)
   emit('signed-in')
   return /** @type {User} */ (user)
+}
+
+/**
+ * The password step of signing in: a session, or (for an account with a second factor) the
+ * second step it still needs.
+ * @param {string} login
+ * @param {string} password
+ * @returns {Promise<SignInResult>}
+ */
+export async function signIn(login, password) {
+  const answer = await send('POST', '/session/?cookie=true', { body: { login, password } })
+  if (answer?.mfa_required === true) {
+    return { user: null, step: { token: answer.mfa_token, methods: answer.methods, login } }
+  }
+  return { user: begin(answer), step: null }
+}
+
+/**
+ * The second step of signing in: a code from the authenticator app, a saved recovery code, or a
+ * passkey's signature.
+ * @param {SecondStep} step
+ * @param {SecondStepProof} proof
+ */
+export async function completeSignIn(step, proof) {
+  return begin(
+    await send('POST', '/session/mfa?cookie=true', { body: { mfa_token: step.token, ...proof } }),
+  )
+}
+
+/**
+ * The second step with a passkey: only the account's own passkeys are asked for.
+ * @param {SecondStep} step
+ */
+export async function completeSignInWithPasskey(step) {
+  const options = await send('POST', '/session/mfa/passkey/options', {
+    body: { mfa_token: step.token },
+  })
+  return completeSignIn(step, { credential: await usePasskey(options) })
+}
+
+/** Request options for signing in with a passkey alone: any of this site's passkeys may answer. */
+export function passkeySignInOptions() {
+  return send('POST', '/session/passkey/options', { body: {} })
+}
+
+/**
+ * Signs in with a passkey's answer to passkeySignInOptions (no login, no password).
+ * @param {AuthenticationResponseJSON} credential
+ */
+export async function finishPasskeySignIn(credential) {
+  return begin(await send('POST', '/session/passkey?cookie=true', { body: { credential } }))
+}
+
+/** Signs in with a passkey alone: the browser asks which of this site's passkeys to use. */
+export async function signInWithPasskey() {
+  return finishPasskeySignIn(await usePasskey(await passkeySignInOptions()))
 }
 
 /**
@@ -224,7 +286,8 @@ export async function signUp(login, password, email) {
   const created = await send('POST', '/user/', {
     body: email ? { login, password, email } : { login, password },
   })
-  return signIn(created.login, password)
+  // A new account has no second factor: the password alone signs in.
+  return /** @type {User} */ ((await signIn(created.login, password)).user)
 }
 
 /**
@@ -332,21 +395,36 @@ export async function signOutEverywhere() {
 }
 
 /**
- * Changes the password (which ends every session), then signs in again with the new one.
+ * Changes the password (which ends every session), then signs in again with the new one. With a
+ * second factor, that sign-in waits for its second step: returned then, with the session ended.
  * @param {string} current
  * @param {string} next
+ * @returns {Promise<SecondStep | null>}
  */
 export async function changePassword(current, next) {
   // Read before the call: only the signed-in account page calls this, and another tab's log-out
   // during the call must not keep it from signing in again.
   const { login } = /** @type {User} */ (user)
   await authed('PUT', '/user/me/password', { current_password: current, new_password: next })
+  let result
   try {
-    await signIn(login, next)
+    result = await signIn(login, next)
   } catch (error) {
     ended('expired')
     throw error
   }
+  if (result.step) {
+    pendingStep = result.step
+    ended('signed-out')
+  }
+  return result.step
+}
+
+/** A second step left by a password change for the sign-in page to show (once). */
+export function takePendingStep() {
+  const step = pendingStep
+  pendingStep = null
+  return step
 }
 
 /**
@@ -358,6 +436,68 @@ export async function deleteAccount(password) {
   // The sessions died with the account; this clears the cookie.
   await dropCookieSession().catch(() => {})
   ended('signed-out')
+}
+
+/** The signed-in user as the service now sees it (after a factor came or went). */
+export async function reloadUser() {
+  return updated(await authed('GET', '/user/me'))
+}
+
+/** @returns {Promise<FactorList>} */
+export function listFactors() {
+  return authed('GET', '/user/me/factors')
+}
+
+/**
+ * Removes a second factor (an app or a passkey), confirmed by the password.
+ * @param {string} id
+ * @param {string} password
+ */
+export function removeFactor(id, password) {
+  return authed('DELETE', `/user/me/factors/${encodeURIComponent(id)}`, { password })
+}
+
+/**
+ * Starts setting up an authenticator app: its secret, pending until a code confirms it.
+ * @param {string} password
+ * @param {string} [name]
+ * @returns {Promise<TotpEnrolment>}
+ */
+export function startTotp(password, name) {
+  return authed('POST', '/user/me/factors/totp', name ? { password, name } : { password })
+}
+
+/**
+ * @param {string} id
+ * @param {string} code the app's current code
+ * @returns {Promise<Factor>}
+ */
+export function confirmTotp(id, code) {
+  return authed('POST', `/user/me/factors/totp/${encodeURIComponent(id)}/confirm`, { code })
+}
+
+/**
+ * Makes a passkey in the browser (or the password manager, or a security key) and registers it.
+ * @param {string} [name]
+ * @returns {Promise<Factor>}
+ */
+export async function addPasskey(name) {
+  const options = await authed('POST', '/user/me/factors/passkey/options', {})
+  const credential = await makePasskey(options)
+  return authed('POST', '/user/me/factors/passkey', name ? { name, credential } : { credential })
+}
+
+/** @returns {Promise<{ items: Session[] }>} */
+export function listSessions() {
+  return authed('GET', '/session/')
+}
+
+/**
+ * Ends one session of the account (another device's): its tokens stop working at once.
+ * @param {string} id
+ */
+export function endSession(id) {
+  return authed('DELETE', `/session/${encodeURIComponent(id)}`)
 }
 
 /** @returns {Promise<PasswordPolicy>} */

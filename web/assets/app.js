@@ -1,19 +1,21 @@
 // The page: a hash router over its views (`#/route?name=value`: links in mail carry their code
 // in this fragment, which no server receives), the status region, the language switch, and the
 // session (restored from the refresh cookie on load).
-import { currentUser, onSession, restore } from './api.js'
+import { currentUser, onSession, restore, signOut } from './api.js'
 import { h, viewTitle } from './dom.js'
+import { onStepUp } from './forms.js'
 import { getLocale, initI18n, onLocaleChange, setLocale, t, tr } from './i18n.js'
 import { loadPolicy } from './password.js'
 import { accountView } from './views/account.js'
 import { authView } from './views/auth.js'
 import { forgotView, recoverView, savedCodeView } from './views/recovery.js'
+import { securityView } from './views/security.js'
 import { usersView } from './views/users.js'
 import { verifyEmailView } from './views/verify-email.js'
 
 /**
  * @typedef {'signin' | 'signup' | 'forgot' | 'recover' | 'recovery-code' | 'verify-email'
- *   | 'account' | 'users'} Route
+ *   | 'account' | 'security' | 'users'} Route
  */
 
 /**
@@ -21,6 +23,7 @@ import { verifyEmailView } from './views/verify-email.js'
  * @typedef {object} Context
  * @property {(message: Node) => void} announce says something in the status region
  * @property {(route: Route, params?: Record<string, string>) => void} navigate
+ * @property {(cleanup: () => void) => void} onLeave runs `cleanup` when the view is replaced
  */
 
 /** @type {Record<Route, import('./i18n.js').MessageKey>} */
@@ -32,8 +35,12 @@ const TITLES = {
   'recovery-code': 'saved.title',
   'verify-email': 'verify.title',
   account: 'account.title',
+  security: 'security.title',
   users: 'users.title',
 }
+
+/** Where signing in leads back to, when a view sent the user to sign in again (`?next=`). */
+const RETURNS = new Set(['account', 'security'])
 
 /**
  * @template {HTMLElement} T
@@ -54,8 +61,14 @@ const nav = byId('nav', HTMLElement)
 const lang = byId('lang', HTMLSelectElement)
 const skip = byId('skip', HTMLAnchorElement)
 
+/** @type {Array<() => void>} */
+let leaving = []
+
 /** @type {Context} */
 const context = {
+  onLeave(cleanup) {
+    leaving.push(cleanup)
+  },
   announce(message) {
     status.replaceChildren(message)
   },
@@ -95,8 +108,13 @@ function resolve(asked, params = new URLSearchParams()) {
   const route = asked ?? (signedIn ? 'account' : 'signin')
   // A new password is for an account: without one named, ask for it first.
   if (route === 'recover' && !params.get('login') && !params.get('email')) return 'forgot'
-  if (!signedIn && (route === 'account' || route === 'users')) return 'signin'
-  if (signedIn && (route === 'signin' || route === 'signup')) return 'account'
+  if (!signedIn && (route === 'account' || route === 'security' || route === 'users')) {
+    return 'signin'
+  }
+  if (signedIn && (route === 'signin' || route === 'signup')) {
+    const next = params.get('next') ?? ''
+    return RETURNS.has(next) ? /** @type {Route} */ (next) : 'account'
+  }
   return route
 }
 
@@ -112,6 +130,7 @@ function build(route, params) {
   if (route === 'verify-email') return verifyEmailView(context, user, params)
   if (!user) return authView(context, route === 'signup' ? 'signup' : 'signin', params)
   if (route === 'account') return accountView(context, user)
+  if (route === 'security') return securityView(context)
   if (user.role === 'admin') return usersView(context, user)
   return h('div', {}, viewTitle('users.title'), h('p', {}, tr('users.forbidden')))
 }
@@ -152,7 +171,10 @@ function renderNav(current) {
         ['signin', 'nav.signin'],
         ['signup', 'nav.signup'],
       ]
-    : [['account', 'nav.account']]
+    : [
+        ['account', 'nav.account'],
+        ['security', 'nav.security'],
+      ]
   if (user?.role === 'admin') links.push(['users', 'nav.users'])
   nav.replaceChildren(
     h('ul', {}, ...links.map(([route, label]) => h('li', {}, link(route, label, current)))),
@@ -174,6 +196,8 @@ function render(focus) {
   }
   const key = `${route}${query()}:${currentUser()?.id ?? ''}`
   if (key === shown) return
+  for (const cleanup of leaving) cleanup()
+  leaving = []
   view.replaceChildren(build(route, params))
   if (params.has('code') && takesCode(route)) {
     params.delete('code')
@@ -201,6 +225,19 @@ onSession((event) => {
   if (event === 'expired') context.announce(tr('status.sessionEnded'))
   const { route, params } = parse(location.hash)
   context.navigate(resolve(route, params))
+})
+
+// A change that needs a session signed in with the second factor: sign out of this one, sign in
+// again (the login filled in), and come back here.
+onStepUp(async () => {
+  const login = currentUser()?.login
+  const { route } = parse(location.hash)
+  await signOut().catch(() => {})
+  context.navigate('signin', {
+    ...(login ? { login } : {}),
+    next: route && RETURNS.has(route) ? route : 'account',
+  })
+  context.announce(tr('status.stepUp'))
 })
 
 initI18n()

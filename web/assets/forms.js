@@ -12,6 +12,7 @@ import { fieldErrorKey, problemField, problemKey, waitCount } from './problems.j
 /**
  * @typedef {object} Field
  * @property {string} name the API's name for it
+ * @property {FieldName} kind what it holds: its label and its error messages are this kind's
  * @property {HTMLElement} root
  * @property {HTMLInputElement} input
  * @property {(messages: Node[]) => void} setError shows messages next to it (none: clears)
@@ -34,11 +35,22 @@ export function messageArea(attributes = { class: 'form-error', role: 'alert' })
 
 /**
  * A labelled input with room for its error message right below it. Required unless `optional`
- * (the form then sends it only when filled).
- * @param {{ name: FieldName, type?: string, autocomplete?: string, inputmode?: string, hint?: Node, value?: string, optional?: boolean }} options
+ * (the form then sends it only when filled). `kind` when the API's name is shared by fields of
+ * other meanings (`code`: from a mail, or from an authenticator app).
+ * @param {{ name: FieldName, kind?: FieldName, type?: string, autocomplete?: string, inputmode?: string, hint?: Node, value?: string, optional?: boolean, maxlength?: number }} options
  * @returns {Field}
  */
-export function field({ name, type = 'text', autocomplete, inputmode, hint, value, optional }) {
+export function field({
+  name,
+  kind = name,
+  type = 'text',
+  autocomplete,
+  inputmode,
+  hint,
+  value,
+  optional,
+  maxlength,
+}) {
   const id = uid(name)
   const errorId = `${id}-error`
   const input = h('input', {
@@ -48,6 +60,7 @@ export function field({ name, type = 'text', autocomplete, inputmode, hint, valu
     autocomplete,
     inputmode,
     required: !optional,
+    maxlength,
     spellcheck: type === 'text' ? 'false' : undefined,
     autocapitalize: 'none',
   })
@@ -58,7 +71,7 @@ export function field({ name, type = 'text', autocomplete, inputmode, hint, valu
   const root = h(
     'div',
     { class: 'field' },
-    h('label', { for: id }, tr(`field.${name}`)),
+    h('label', { for: id }, tr(`field.${kind}`)),
     input,
     error.element,
   )
@@ -87,6 +100,7 @@ export function field({ name, type = 'text', autocomplete, inputmode, hint, valu
   })
   return {
     name,
+    kind,
     root,
     input,
     setError,
@@ -123,9 +137,10 @@ export function passwordField(options) {
  */
 
 /**
- * What a form's problems are about: which password an invalid_credentials means, and which field
- * holds it; which code an invalid_code refuses (`saved`: a saved recovery code), and its field.
- * @typedef {{ credentials?: 'current' | 'confirm', credentialsField?: string, codes?: 'saved', codeField?: string }} ProblemContext
+ * What a form's problems are about: what an invalid_credentials refused (which password, or a
+ * passkey), and the field that holds it; which code an invalid_code refuses (`saved`: a saved
+ * recovery code, `otp`: an authenticator app's), and its field.
+ * @typedef {{ credentials?: 'current' | 'confirm' | 'passkey', credentialsField?: string, codes?: 'saved' | 'otp', codeField?: string }} ProblemContext
  */
 
 /**
@@ -162,7 +177,7 @@ export function form({ legend, fields, submit, danger = false, before = [], afte
           (f) => f.input.required && !f.root.hidden && f.input.value === '',
         )
         if (empty.length > 0) {
-          for (const f of empty) f.setError([tr(fieldErrorKey(f.name, 'required'))])
+          for (const f of empty) f.setError([tr(fieldErrorKey(f.kind, 'required'))])
           empty[0]?.input.focus()
           return
         }
@@ -202,7 +217,7 @@ export function showProblem(target, error, context = {}) {
     else general.push(message)
   }
   for (const entry of error.errors) {
-    const key = fieldErrorKey(entry.field, entry.code)
+    const key = fieldErrorKey(target.fields[entry.field]?.kind ?? entry.field, entry.code)
     place(entry.field, tr(key, { count: entry.limit ?? 0, message: entry.message }))
   }
   if (error.errors.length === 0) {
@@ -217,8 +232,30 @@ export function showProblem(target, error, context = {}) {
       message,
     )
   }
+  // The account has a second factor and this session was not signed in with it: say how to get
+  // one that was.
+  if (error.code === 'step_up_required' && stepUp) general.push(stepUpButton())
   for (const [f, messages] of byField) f.setError(messages)
   target.setError(general)
   const first = Object.values(target.fields).find((f) => byField.has(f))
   first?.input.focus()
+}
+
+/** @type {(() => void) | null} */
+let stepUp = null
+
+/**
+ * What "sign in again" does (the page's router knows: sign out, then sign in with the second
+ * factor, and come back).
+ * @param {() => void} handler
+ */
+export function onStepUp(handler) {
+  stepUp = handler
+}
+
+/** A button that signs in again, with the second factor, to come back to this page. */
+export function stepUpButton() {
+  const button = h('button', { type: 'button', class: 'step-up' }, tr('stepup.button'))
+  button.addEventListener('click', () => stepUp?.())
+  return button
 }

@@ -39,18 +39,19 @@ export function waitCount(seconds) {
 }
 
 /**
- * The message for a problem `code` as a whole. `credentials` says which password was wrong on
- * an invalid_credentials (sign-in: login or password; `current`: changing it; `confirm`: deleting
- * or confirming); `codes: 'saved'` that an invalid_code was one of the saved recovery codes.
+ * The message for a problem `code` as a whole. `credentials` says what an invalid_credentials
+ * refused (sign-in: login or password; `current`: the password, changing it; `confirm`: the
+ * password, deleting or confirming; `passkey`: a passkey); `codes` which code an invalid_code
+ * refused (`saved`: a saved recovery code; `otp`: an authenticator app's).
  * @param {string} code
- * @param {{ credentials?: 'current' | 'confirm', codes?: 'saved', retryAfter?: number }} [context]
+ * @param {{ credentials?: 'current' | 'confirm' | 'passkey', codes?: 'saved' | 'otp', retryAfter?: number }} [context]
  * @returns {MessageKey}
  */
 export function problemKey(code, context = {}) {
   if (code === 'invalid_credentials' && context.credentials) {
     return `problem.invalid_credentials.${context.credentials}`
   }
-  if (code === 'invalid_code' && context.codes === 'saved') return 'problem.invalid_code.saved'
+  if (code === 'invalid_code' && context.codes) return `problem.invalid_code.${context.codes}`
   if (code === 'rate_limited' && context.retryAfter === undefined)
     return 'problem.rate_limited.later'
   // A wait of an hour reads better in minutes (see waitCount).

@@ -15,6 +15,7 @@ const en = {
   'nav.signin': 'Sign in',
   'nav.signup': 'Create account',
   'nav.account': 'Your account',
+  'nav.security': 'Security',
   'nav.users': 'Users',
   'footer.docs': 'API documentation',
   loading: 'Loading…',
@@ -27,6 +28,8 @@ const en = {
   'field.email': 'Email address',
   'field.code': 'Code from the mail',
   'field.recovery_code': 'Saved recovery code',
+  'field.otp': 'Code from your authenticator app',
+  'field.name': 'Name (optional)',
 
   'signin.title': 'Sign in',
   'signin.legend': 'Your login and password',
@@ -34,6 +37,19 @@ const en = {
   'signin.noAccount': 'No account yet?',
   'signin.toSignup': 'Create one',
   'signin.forgot': 'Forgot your password?',
+  'signin.or': 'Or, without a password:',
+  'signin.passkey': 'Sign in with a passkey',
+
+  'mfa.legend': 'Second step: confirm it is you',
+  'mfa.introTotp': 'Enter the 6-digit code that your authenticator app shows for this account now.',
+  'mfa.introPasskey': 'Confirm with one of the passkeys of this account.',
+  'mfa.introRecovery':
+    'Enter one of your saved recovery codes in place of the second factor. Each code works once.',
+  'mfa.submit': 'Confirm',
+  'mfa.passkey': 'Use a passkey',
+  'mfa.recovery': 'Use a recovery code',
+  'mfa.totp': 'Use the code from my app',
+  'mfa.back': 'Back to the password',
 
   'signup.title': 'Create an account',
   'signup.legend': 'Choose a login and a password',
@@ -84,6 +100,7 @@ const en = {
   'sessions.note': 'Log out of this browser, or end every session of this account on all devices.',
   'sessions.logout': 'Log out',
   'sessions.logoutAll': 'Log out everywhere',
+  'sessions.list': 'See where you are signed in, and sign out single devices',
   'delete.title': 'Delete account',
   'delete.legend': 'Confirm with your password',
   'delete.note':
@@ -174,6 +191,85 @@ const en = {
   'codes.fileTitle': 'usersvc recovery codes for {login} ({origin})',
   'codes.fileMade': 'Made {date}. Each code works once; a new set replaces this one.',
 
+  'security.title': 'Sign-in and security',
+  'security.cardTitle': 'Two-step sign-in',
+  'security.manage': 'Set up an authenticator app or a passkey, and see where you are signed in',
+  'security.aal1':
+    'This session was signed in without a second factor. To add or remove factors, or to change the password or the email address, sign in again with one.',
+  'stepup.button': 'Sign in again',
+
+  'factors.title': 'Your second factors',
+  'factors.loading': 'Loading your second factors…',
+  'factors.unavailable': 'Your second factors could not be loaded.',
+  'factors.on':
+    'Two-step sign-in is on: after the password, signing in asks for one of your second factors.',
+  'factors.off':
+    'Two-step sign-in is off: the password alone signs in. Add an authenticator app or a passkey to keep the account safe even if the password leaks.',
+  'factors.type.totp': 'Authenticator app',
+  'factors.type.passkey': 'Passkey',
+  'factors.added': 'Added',
+  'factors.lastUsed': 'Last used',
+  'factors.never': 'not yet',
+  'factors.remove': 'Remove',
+  'factors.removeLabel': 'Remove {name}',
+  'factors.removeLegend': 'Remove it, confirmed with your password',
+  'factors.removeSubmit': 'Remove',
+  'factors.cancel': 'Cancel',
+  'factors.lastNote':
+    'This is your last second factor: once it is removed, the password alone signs in.',
+  'factors.codesLeft': {
+    one: 'You have {count} saved recovery code for when no factor is at hand.',
+    other: 'You have {count} saved recovery codes for when no factor is at hand.',
+  },
+  'factors.noCodes':
+    'You have no saved recovery codes: without them, a lost phone or passkey locks you out.',
+  'factors.toCodes': 'Make a set on your account page',
+
+  'totp.title': 'Authenticator app',
+  'totp.intro':
+    'An authenticator app on your phone (such as Aegis, FreeOTP, 2FAS or Google Authenticator) shows a new 6-digit code every 30 seconds. Once it is set up, signing in asks for the code after the password.',
+  'totp.legend': 'Set up an app, confirmed with your password',
+  'totp.nameHint': 'To tell your factors apart, like “Phone”.',
+  'totp.submit': 'Set up an app',
+  'totp.scanTitle': 'Scan this QR code with your app',
+  'totp.qrLabel': 'QR code for your authenticator app',
+  'totp.qrFailed': 'The QR code could not be drawn: enter the key instead.',
+  'totp.keyIntro':
+    'Cannot scan it? Enter this key in the app instead (time-based, 6 digits, every 30 seconds):',
+  'totp.copyKey': 'Copy key',
+  'totp.copied': 'The key is copied.',
+  'totp.copyFailed': 'It could not be copied: type it in.',
+  'totp.confirmLegend': 'Enter the code the app shows now',
+  'totp.expires': 'Confirm within 15 minutes. Until then, the app is not asked for at sign-in.',
+  'totp.confirmSubmit': 'Confirm',
+  'totp.cancel': 'Cancel',
+
+  'passkeys.title': 'Passkeys',
+  'passkeys.intro':
+    'A passkey signs in with your fingerprint, face or screen lock, and is kept on this device or in your password manager. It signs in without a password, and also serves as the second step after one.',
+  'passkeys.unsupported': 'This browser cannot make passkeys.',
+  'passkeys.legend': 'Add a passkey',
+  'passkeys.nameHint': 'To tell your passkeys apart, like “Laptop”.',
+  'passkeys.submit': 'Add a passkey',
+
+  'devices.title': 'Where you are signed in',
+  'devices.loading': 'Loading your sessions…',
+  'devices.unavailable': 'Your sessions could not be loaded.',
+  'devices.count': {
+    one: 'Signed in on {count} device.',
+    other: 'Signed in on {count} devices.',
+  },
+  'devices.current': 'This device',
+  'devices.unknown': 'Unknown device',
+  'devices.browserOn': '{browser} on {system}',
+  'devices.address': 'Address',
+  'devices.started': 'Signed in',
+  'devices.lastActive': 'Last active',
+  'devices.strength': 'Sign-in',
+  'devices.aal.aal1': 'without a second factor',
+  'devices.aal.aal2': 'with a second factor',
+  'devices.end': 'Sign out this device',
+
   'users.title': 'Users',
   'users.pageSize': 'Users per page',
   'users.caption': 'Users in registration order, page {page}',
@@ -215,6 +311,16 @@ const en = {
   'status.passwordReset':
     'Your new password is set, and every session of the account was ended. Sign in with it.',
   'status.codesMade': 'Ten new recovery codes were made; the old ones no longer work.',
+  'status.passwordChangedStep':
+    'Password changed, and every session of this account ended. Sign in again: confirm with your second factor.',
+  'status.secondStep':
+    'The password is right. Now the second step: confirm with your second factor.',
+  'status.stepUp': 'Sign in again, with your second factor, to continue.',
+  'status.totpAdded':
+    'The authenticator app is set up. From now on, signing in asks for a code from it.',
+  'status.passkeyAdded': 'The passkey was added.',
+  'status.factorRemoved': '“{name}” was removed.',
+  'status.deviceSignedOut': '{device} was signed out.',
 
   'problem.bad_request':
     'The service did not understand the request. Reload the page and try again.',
@@ -222,7 +328,13 @@ const en = {
   'problem.invalid_credentials': 'Wrong login or password.',
   'problem.invalid_credentials.current': 'This is not your current password.',
   'problem.invalid_credentials.confirm': 'The password is wrong.',
+  'problem.invalid_credentials.passkey':
+    'This passkey was not accepted: it may have been removed from your account.',
   'problem.invalid_token': 'Your session has ended. Please sign in again.',
+  'problem.invalid_mfa_token':
+    'The sign-in took too long, or had too many wrong codes. Enter your password again.',
+  'problem.step_up_required':
+    'To do this, sign in again with your second factor: this session was signed in without it.',
   'problem.invalid_refresh_token': 'Your session has ended. Please sign in again.',
   'problem.forbidden': 'You are not allowed to do this.',
   'problem.not_found': 'Not found: it may have been deleted already.',
@@ -233,6 +345,8 @@ const en = {
   'problem.invalid_code': 'The code is wrong, expired or already used. Ask for a new one.',
   'problem.invalid_code.saved':
     'This recovery code is wrong, already used or replaced by a newer set.',
+  'problem.invalid_code.otp':
+    'This code is wrong or already used. Enter the code your app shows now.',
   'problem.payload_too_large': 'What you entered is too long.',
   'problem.unsupported_media_type':
     'The page sent a request the service does not accept. Reload the page.',
@@ -254,6 +368,14 @@ const en = {
   'problem.unavailable': 'The service is temporarily unavailable. Try again in a moment.',
   'problem.overloaded': 'The service is busy right now. Try again in a moment.',
   'problem.network': 'The service cannot be reached. Check your connection and try again.',
+  'problem.invalid_passkey':
+    'The passkey could not be checked, or the request took too long. Try again.',
+  'problem.passkey_registered': 'This passkey is already registered.',
+  'problem.passkey_cancelled': 'No passkey was used: the request was cancelled or timed out.',
+  'problem.passkey_exists': 'This device already holds a passkey for your account.',
+  'problem.passkey_unsupported': 'This browser cannot use passkeys.',
+  'problem.passkey_failed': 'The passkey could not be used. Try again.',
+  'problem.passkey_aborted': 'The passkey request was stopped.',
   'problem.unknown': 'Something went wrong (HTTP {status}).',
 
   'error.login.required': 'Enter a login.',
@@ -289,6 +411,11 @@ const en = {
     'A recovery code has 20 letters and digits, like 7KQ2-M4XD-9RVA-0TNE-HB3W.',
   'error.recovery_code.too_long':
     'A recovery code has 20 letters and digits, like 7KQ2-M4XD-9RVA-0TNE-HB3W.',
+  'error.otp.required': 'Enter the 6-digit code that your app shows.',
+  'error.otp.invalid_format': 'The code is 6 digits, like 123456.',
+  'error.otp.too_short': 'The code is 6 digits, like 123456.',
+  'error.otp.too_long': 'The code is 6 digits, like 123456.',
+  'error.name.too_long': 'This name is too long: shorten it.',
   'error.cursor.invalid_format': 'This page of the list is no longer valid. Go to the first page.',
   'error.required': 'This field is required.',
   'error.invalid_type': 'This value has the wrong type.',

@@ -66,7 +66,12 @@ function changePasswordForm(user, /** @type {Context} */ context) {
   })
   change.onSubmit(
     async () => {
-      await changePassword(current.input.value, next.input.value)
+      const step = await changePassword(current.input.value, next.input.value)
+      if (step) {
+        // Signed out: the sign-in page asks for the second factor now.
+        context.announce(tr('status.passwordChangedStep'))
+        return
+      }
       current.input.value = ''
       next.input.value = ''
       // Cleared in code, which fires no input event: the help would still describe the old one.
@@ -133,8 +138,21 @@ function deleteForm(context) {
 }
 
 /**
- * The signed-in user's account: details, email address, password, saved recovery codes,
- * sessions, deletion.
+ * Whether signing in takes a second step, and the way to the page that sets it up.
+ * @param {User} user
+ */
+function securitySummary(user) {
+  return part(
+    'account-security',
+    'security.cardTitle',
+    h('p', { 'data-field': 'mfa-state' }, tr(user.mfa_enabled ? 'factors.on' : 'factors.off')),
+    h('p', {}, h('a', { href: '#/security' }, tr('security.manage'))),
+  )
+}
+
+/**
+ * The signed-in user's account: details, email address, two-step sign-in, password, saved
+ * recovery codes, sessions, deletion.
  * @param {Context} context
  * @param {User} user
  */
@@ -145,6 +163,7 @@ export function accountView(context, user) {
     viewTitle('account.title'),
     part('account-details', 'account.details', details(user)),
     emailCard(context, user),
+    securitySummary(user),
     part(
       'account-password',
       'password.title',
@@ -152,7 +171,12 @@ export function accountView(context, user) {
       changePasswordForm(user, context),
     ),
     recoveryCodesCard(context, user),
-    part('account-sessions', 'sessions.title', sessionButtons(context)),
+    part(
+      'account-sessions',
+      'sessions.title',
+      sessionButtons(context),
+      h('p', {}, h('a', { href: '#/security' }, tr('sessions.list'))),
+    ),
     part('account-delete', 'delete.title', h('p', {}, tr('delete.note')), deleteForm(context)),
   )
 }

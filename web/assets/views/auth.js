@@ -1,31 +1,161 @@
-import { signIn, signUp } from '../api.js'
+import {
+  ApiError,
+  finishPasskeySignIn,
+  passkeySignInOptions,
+  signIn,
+  signInWithPasskey,
+  signUp,
+  takePendingStep,
+} from '../api.js'
 import { h, viewTitle } from '../dom.js'
-import { field, form, passwordField } from '../forms.js'
+import { field, form, messageArea, passwordField, showProblem } from '../forms.js'
 import { tr } from '../i18n.js'
 import { attachPasswordHelp } from '../password.js'
+import { autofillSupported, passkeysSupported, usePasskey } from '../webauthn.js'
+import { secondStep } from './second-step.js'
 
 /** @typedef {import('../app.js').Context} Context */
+/** @typedef {import('../api.js').SecondStep} SecondStep */
+/** @typedef {import('../api.js').User} User */
 /** @typedef {'signin' | 'signup'} AuthKind */
 
+/** A refusal the user needs no word about: a passkey request this page stopped itself. */
+const stopped = (/** @type {unknown} */ error) =>
+  error instanceof ApiError && error.code === 'passkey_aborted'
+
 /**
- * The sign-in form: login and password. Also where a link that needs a session (confirming an
- * email address) asks for one.
- * @param {Context} context
- * @param {string} [login] filled in (after a new password was set for it)
+ * The passkeys of this site offered in the login field's autofill (WebAuthn's conditional
+ * mediation), from `start` until one is chosen or `stop`. Requests that fail before the user
+ * chose a passkey fail silently: the user asked for nothing.
+ * @param {(user: User) => void} signedIn
+ * @param {(error: unknown) => void} refused a chosen passkey was not accepted
  */
-export function signInForm(context, login) {
-  const loginField = field({ name: 'login', autocomplete: 'username', value: login })
+function passkeyAutofill(signedIn, refused) {
+  /** @type {AbortController | null} */
+  let controller = null
+  const stop = () => {
+    controller?.abort()
+    controller = null
+  }
+  const start = async () => {
+    if (controller) return
+    const mine = new AbortController()
+    controller = mine
+    const { signal } = mine
+    /** @type {AuthenticationResponseJSON} */
+    let credential
+    try {
+      if (!(await autofillSupported())) return
+      const options = await passkeySignInOptions()
+      if (signal.aborted) return
+      credential = await usePasskey(options, { conditional: true, signal })
+    } catch {
+      if (controller === mine) controller = null
+      return
+    }
+    if (controller === mine) controller = null
+    try {
+      signedIn(await finishPasskeySignIn(credential))
+    } catch (error) {
+      // Not offered again by itself: the button is there for another try.
+      refused(error)
+    }
+  }
+  return { start: () => void start(), stop }
+}
+
+/**
+ * The sign-in form: login and password, then the second step for an account that has one. Also
+ * where a link that needs a session (confirming an email address) asks for one. `passkeys`: a
+ * "sign in with a passkey" button, and passkeys offered in the login field's autofill.
+ * @param {Context} context
+ * @param {{ login?: string, passkeys?: boolean }} [options] `login`: filled in
+ */
+export function signInForm(context, { login, passkeys = false } = {}) {
+  const withPasskeys = passkeys && passkeysSupported()
+  const root = h('div', {})
+  const loginField = field({
+    name: 'login',
+    autocomplete: withPasskeys ? 'username webauthn' : 'username',
+    value: login,
+  })
   const password = passwordField({ name: 'password', autocomplete: 'current-password' })
   const auth = form({
     legend: 'signin.legend',
     fields: [loginField, password],
     submit: 'signin.submit',
   })
+  /** @param {User} user */
+  const signedIn = (user) => context.announce(tr('status.signedIn', { login: user.login }))
+  const passkeyError = messageArea()
+  const passkeyTarget = { fields: {}, setError: passkeyError.setError }
+  const autofill = passkeyAutofill(signedIn, (error) =>
+    showProblem(passkeyTarget, error, { credentials: 'passkey' }),
+  )
+  /** @type {Node[]} */
+  const passwordStep = [auth.form]
+
+  if (withPasskeys) {
+    const button = h('button', { type: 'button' }, tr('signin.passkey'))
+    const area = h(
+      'div',
+      { class: 'passkey-signin' },
+      h('p', { class: 'or' }, tr('signin.or')),
+      passkeyError.element,
+      h('div', { class: 'actions' }, button),
+    )
+    button.addEventListener('click', async () => {
+      if (area.hasAttribute('aria-busy')) return
+      // One WebAuthn request at a time: the autofill's gives way to the dialog's.
+      autofill.stop()
+      passkeyError.setError([])
+      area.setAttribute('aria-busy', 'true')
+      try {
+        signedIn(await signInWithPasskey())
+      } catch (error) {
+        if (!stopped(error)) showProblem(passkeyTarget, error, { credentials: 'passkey' })
+        // A dialog closed without a passkey: the autofill offers them again.
+        if (error instanceof ApiError && error.code === 'passkey_cancelled') autofill.start()
+      } finally {
+        area.removeAttribute('aria-busy')
+      }
+    })
+    passwordStep.push(area)
+    context.onLeave(autofill.stop)
+  }
+
+  /** Back from the second step: the password again (the token may have died meanwhile). */
+  const toPassword = (/** @type {unknown} */ problem) => {
+    root.replaceChildren(...passwordStep)
+    if (withPasskeys) autofill.start()
+    if (problem) showProblem({ fields: auth.fields, setError: auth.setError }, problem)
+    password.input.focus()
+  }
+  /** @param {SecondStep} step */
+  const toSecondStep = (step) => {
+    autofill.stop()
+    password.input.value = ''
+    loginField.input.value = step.login
+    const second = secondStep(context, step, { before: autofill.stop, back: toPassword })
+    root.replaceChildren(second.root)
+    second.start()
+  }
+
   auth.onSubmit(async () => {
-    const user = await signIn(loginField.input.value, password.input.value)
-    context.announce(tr('status.signedIn', { login: user.login }))
+    const result = await signIn(loginField.input.value, password.input.value)
+    if (result.user) {
+      signedIn(result.user)
+      return
+    }
+    context.announce(tr('status.secondStep'))
+    toSecondStep(result.step)
   })
-  return auth.form
+  root.replaceChildren(...passwordStep)
+  if (withPasskeys) autofill.start()
+  // A password change of an account with a second factor signs in again here.
+  const pending = takePendingStep()
+  if (pending) queueMicrotask(() => toSecondStep(pending))
+  return root
 }
 
 /**
@@ -64,8 +194,8 @@ function signUpForm(context) {
 }
 
 /**
- * Sign in, or create an account. Signing in leads to password recovery; creating an account
- * shows the login rules, and the password rules before anything is sent.
+ * Sign in, or create an account. Signing in leads to password recovery, and offers passkeys;
+ * creating an account shows the login rules, and the password rules before anything is sent.
  * @param {Context} context
  * @param {AuthKind} kind
  * @param {URLSearchParams} [params] `login`: filled in
@@ -90,7 +220,7 @@ export function authView(context, kind, params) {
     'section',
     { 'aria-labelledby': 'view-title' },
     viewTitle('signin.title'),
-    signInForm(context, params?.get('login') ?? undefined),
+    signInForm(context, { login: params?.get('login') ?? undefined, passkeys: true }),
     h('p', { class: 'switch' }, h('a', { href: '#/forgot' }, tr('signin.forgot'))),
     h(
       'p',
