@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
+import type { Static } from 'typebox'
 import { invalidField } from '../errors.ts'
 import { counted } from '../metrics/outcomes.ts'
 import { languageOf } from '../outbox/mail.ts'
+import { RequestOptions } from '../passkeys/schemas.ts'
 import { BODY_ERRORS, problems } from '../schemas.ts'
 import { assertSameOrigin } from '../sessions/cookie.ts'
 import { clientOf, sendTokens } from '../sessions/reply.ts'
@@ -82,17 +83,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         body: MfaTokenBody,
         response: {
-          200: Type.Unsafe<Record<string, unknown>>({
-            type: 'object',
-            description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn Level 3)',
-          }),
+          200: RequestOptions,
           ...problems(...BODY_ERRORS, 'invalid_mfa_token'),
         },
       },
     },
     async (request, reply) => {
       const options = await app.secondStep.passkeyOptions(request.body.mfa_token)
-      return reply.header('cache-control', 'no-store').send(options as Record<string, unknown>)
+      return reply
+        .header('cache-control', 'no-store')
+        .send(options as Static<typeof RequestOptions>)
     },
   )
 }

@@ -231,13 +231,23 @@ for (const dialect of dialects()) {
           ['0001_initial', 'Success'],
           ['0002_store_probe', 'Success'],
           ['0003_email_recovery_outbox', 'Success'],
+          ['0004_factors_sessions', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
       assert.equal(second.error, undefined)
       assert.deepEqual(second.results, [])
       const tables = (await store.db.introspection.getTables()).map((table) => table.name)
-      for (const name of ['users', 'refresh_tokens', 'signing_keys', 'outbox', 'one_time_codes']) {
+      for (const name of [
+        'users',
+        'refresh_tokens',
+        'signing_keys',
+        'outbox',
+        'one_time_codes',
+        'factors',
+        'challenges',
+        'sessions',
+      ]) {
         assert.ok(tables.includes(name), `${name} in ${tables.join(', ')}`)
       }
     })
@@ -344,6 +354,7 @@ if (dialects().includes('postgres')) {
           ['0001_initial', 'Success'],
           ['0002_store_probe', 'Success'],
           ['0003_email_recovery_outbox', 'Success'],
+          ['0004_factors_sessions', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()
