@@ -12,6 +12,8 @@ import codesPlugin from './codes/plugin.ts'
 import type { Config } from './config/index.ts'
 import storePlugin from './db/plugin.ts'
 import type { Store } from './db/schema.ts'
+import eventsPlugin from './events/plugin.ts'
+import eventRoutes from './events/routes.ts'
 import factorListRoutes from './factors/factor-routes.ts'
 import factorsPlugin from './factors/plugin.ts'
 import factorRoutes from './factors/routes.ts'
@@ -161,6 +163,7 @@ export function buildApp(options: AppOptions) {
   app.register(metricsPlugin)
   app.register(storePlugin, { store: options.store })
   app.register(outboxPlugin)
+  app.register(eventsPlugin)
   app.register(mailPlugin)
   app.register(codesPlugin)
   app.register(passwordsPlugin, { hasher: options.hasher })
@@ -204,6 +207,7 @@ export function buildApp(options: AppOptions) {
   app.register(passkeyRoutes)
   app.register(savedCodeRoutes)
   app.register(recoveryRoutes)
+  app.register(eventRoutes)
   app.register(registerPages)
   return app
 }

@@ -83,6 +83,15 @@ describe('loadConfig', () => {
       },
       recovery: { recoveryCodeTtlSeconds: 900, emailCodeTtlSeconds: 3600, emailRequired: false },
       webauthn: { rpId: 'localhost', rpName: 'usersvc', origins: ['https://localhost:8443'] },
+      events: {
+        auditRetentionDays: 365,
+        webhooks: {
+          allowHttp: false,
+          retryScheduleMs: [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400].map(
+            (s) => s * 1000,
+          ),
+        },
+      },
     })
   })
 

@@ -2,6 +2,7 @@ import Type from 'typebox'
 import { Value } from 'typebox/value'
 import * as database from './database.ts'
 import type { EnvOf } from './env.ts'
+import * as events from './events.ts'
 import * as mail from './mail.ts'
 import * as metrics from './metrics.ts'
 import * as passwords from './passwords.ts'
@@ -30,6 +31,7 @@ const sections = [
   mail,
   recovery,
   webauthn,
+  events,
 ] as const
 const Env = Type.Object({
   ...database.env,
@@ -43,6 +45,7 @@ const Env = Type.Object({
   ...mail.env,
   ...recovery.env,
   ...webauthn.env,
+  ...events.env,
 })
 type Env = EnvOf<typeof Env.properties>
 
@@ -60,6 +63,7 @@ export interface Config extends database.DatabaseConfig, server.ServerConfig {
   mail: mail.MailConfig
   recovery: recovery.RecoveryConfig
   webauthn: webauthn.WebauthnConfig
+  events: events.EventsConfig
 }
 
 export class ConfigError extends Error {
@@ -114,5 +118,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: mailConfig,
     recovery: recovery.read(value),
     webauthn: webauthn.read(value, mailConfig.publicUrl, ownUrl),
+    events: events.read(value),
   }
 }

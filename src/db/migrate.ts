@@ -3,6 +3,7 @@ import { initial } from './migrations/0001_initial.ts'
 import { storeProbe } from './migrations/0002_store_probe.ts'
 import { emailRecoveryOutbox } from './migrations/0003_email_recovery_outbox.ts'
 import { factorsSessions } from './migrations/0004_factors_sessions.ts'
+import { eventsWebhooks } from './migrations/0005_events_webhooks.ts'
 import type { Database, Dialect, Store } from './schema.ts'
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -10,6 +11,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0002_store_probe': storeProbe(),
   '0003_email_recovery_outbox': emailRecoveryOutbox(dialect),
   '0004_factors_sessions': factorsSessions(dialect),
+  '0005_events_webhooks': eventsWebhooks(dialect),
 })
 
 // SQLite: the migrator holds our one connection between acquireMigrationLock and

@@ -15,6 +15,8 @@ export interface UsersTable {
   email: ColumnType<string | null, string | null | undefined, string | null>
   email_key: ColumnType<string | null, string | null | undefined, string | null>
   email_verified_at: ColumnType<Date | string | null, string | null | undefined, string | null>
+  disabled_at: ColumnType<Date | string | null, string | null | undefined, string | null>
+  disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface RefreshTokensTable {
@@ -112,6 +114,48 @@ export interface SessionsTable {
   ended_at: NullableTimestamp
 }
 
+export interface EventsTable {
+  id: string
+  type: string
+  occurred_at: Timestamp
+  actor_type: string
+  actor_id: string | null
+  subject_user_id: string | null
+  address: string | null
+  user_agent: string | null
+  data: string
+}
+
+export interface WebhooksTable {
+  id: string
+  url: string
+  description: string | null
+  types: string | null
+  enabled: number
+  disabled_reason: string | null
+  secret: string
+  previous_secret: string | null
+  previous_secret_until: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface WebhookDeliveriesTable {
+  id: string
+  webhook_id: string
+  event_id: string
+  event_type: string
+  status: 'pending' | 'delivered' | 'failed'
+  attempts: ColumnType<number, number | undefined, number>
+  last_status_code: number | null
+  last_error: string | null
+  last_attempt_at: NullableTimestamp
+  next_attempt_at: NullableTimestamp
+  attempt_log: string
+  created_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
 export interface StoreProbeTable {
   id: number
   writes: number
@@ -128,6 +172,9 @@ export interface Database {
   factors: FactorsTable
   challenges: ChallengesTable
   sessions: SessionsTable
+  events: EventsTable
+  webhooks: WebhooksTable
+  webhook_deliveries: WebhookDeliveriesTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

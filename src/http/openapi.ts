@@ -67,6 +67,14 @@ export const registerOpenApi = fp(
             name: 'recovery',
             description: 'A new password by a code mailed to a verified address',
           },
+          {
+            name: 'events',
+            description: 'The audit trail: every security event, for admins and your own',
+          },
+          {
+            name: 'webhooks',
+            description: 'Endpoints that receive the events, signed (Standard Webhooks); admins',
+          },
           { name: 'keys', description: 'Public keys for verifying access tokens' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

@@ -232,6 +232,7 @@ for (const dialect of dialects()) {
           ['0002_store_probe', 'Success'],
           ['0003_email_recovery_outbox', 'Success'],
           ['0004_factors_sessions', 'Success'],
+          ['0005_events_webhooks', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
@@ -355,6 +356,7 @@ if (dialects().includes('postgres')) {
           ['0002_store_probe', 'Success'],
           ['0003_email_recovery_outbox', 'Success'],
           ['0004_factors_sessions', 'Success'],
+          ['0005_events_webhooks', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()

@@ -1,0 +1,107 @@
+import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
+import type { Db } from '../db/schema.ts'
+import type { Event, RecordEvent } from './catalogue.ts'
+import { runInContext } from './context.ts'
+import { EVENTS_CHANNEL, eventRecorder } from './record.ts'
+import { eventRepository } from './repository.ts'
+
+/**
+ * Where events go after the trail: each sink adds its own outbox rows (its own channels, its
+ * own retries) for an event, in one transaction with the removal of the event's fan-out row.
+ */
+export type Sink = (trx: Db, event: Event) => Promise<void>
+
+export interface Events {
+  /** Records an event inside the transaction of its change. */
+  record: RecordEvent
+  /** Adds a sink (webhooks, NATS); before the app is ready. */
+  sink(name: string, fanOut: Sink): void
+  /** Deletes events older than the retention; how many (the background job calls it hourly). */
+  prune(): Promise<number>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    events: Events
+  }
+}
+
+const PRUNE_EVERY_MS = 3600_000
+const PRUNE_BATCH = 1000
+
+/** The audit trail and the fan-out of its events to the sinks, through the outbox. */
+export default fp(
+  async (app) => {
+    const { db } = app.store
+    const sinks = new Map<string, Sink>()
+    const fannedOut = new Counter({
+      name: 'usersvc_events_total',
+      help: 'Security events recorded (counted once committed, by the instance that fans them out)',
+      labelNames: ['type'] as const,
+      registers: [app.metrics.registry],
+    })
+
+    // Every event a request causes says from where, and by whom once Bearer authentication has
+    // found the caller (context.ts).
+    app.addHook('onRequest', (request, _reply, done) => {
+      const userAgent = request.headers['user-agent']
+      runInContext(
+        {
+          address: request.ip,
+          userAgent: typeof userAgent === 'string' ? userAgent : null,
+          caller: () => request.authenticatedUser,
+        },
+        done,
+      )
+    })
+
+    const retentionMs = app.config.events.auditRetentionDays * 86_400_000
+    async function prune(): Promise<number> {
+      const before = new Date(app.clock.now().getTime() - retentionMs)
+      let total = 0
+      for (;;) {
+        const removed = await eventRepository(db).prune(before, PRUNE_BATCH)
+        total += removed
+        if (removed < PRUNE_BATCH) return total
+      }
+    }
+
+    app.decorate<Events>('events', {
+      record: eventRecorder(app.outbox.record, () => app.clock.now()),
+      sink(name, fanOut) {
+        if (sinks.has(name)) throw new Error(`event sink ${name} exists already`)
+        sinks.set(name, fanOut)
+      },
+      prune,
+    })
+
+    // Each event once into every sink: the sinks' rows and the removal of the fan-out row commit
+    // together, so a crash between them cannot fan an event out twice.
+    app.outbox.consume(EVENTS_CHANNEL, async (message) => {
+      const event = message.payload as Event
+      const fanned = await db.transaction().execute(async (trx) => {
+        const still = await trx
+          .deleteFrom('outbox')
+          .where('id', '=', message.id)
+          .where('attempts', '=', message.attempts)
+          .executeTakeFirst()
+        // Our claim ran out and another instance took it over: that one fans it out.
+        if (Number(still.numDeletedRows) !== 1) return false
+        for (const fanOut of sinks.values()) await fanOut(trx, event)
+        return true
+      })
+      if (fanned) fannedOut.inc({ type: event.type })
+    })
+
+    const timer = setInterval(() => {
+      prune()
+        .then((removed) => {
+          if (removed > 0) app.log.info({ removed }, 'pruned events past their retention')
+        })
+        .catch((error: unknown) => app.log.warn({ err: error }, 'pruning events failed'))
+    }, PRUNE_EVERY_MS).unref()
+    app.addHook('onClose', async () => clearInterval(timer))
+  },
+  { name: 'events', dependencies: ['core', 'store', 'outbox', 'metrics'] },
+)
