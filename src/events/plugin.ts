@@ -19,7 +19,20 @@ export interface Events {
   sink(name: string, fanOut: Sink): void
   /** Deletes events older than the retention; how many (the background job calls it hourly). */
   prune(): Promise<number>
+  /**
+   * Lets readiness watch a sink: `oldest` tells since when its oldest undelivered message waits
+   * (undefined: none waits).
+   */
+  watch(name: SinkName, oldest: () => Promise<Date | undefined>): void
+  /** Each watched sink: degraded when its oldest undelivered message is over 5 minutes old. */
+  readiness(): Promise<Partial<Record<SinkName, 'ok' | 'degraded'>>>
 }
+
+export const SINK_NAMES = ['webhooks', 'nats'] as const
+export type SinkName = (typeof SINK_NAMES)[number]
+
+/** A sink whose oldest waiting message is older than this is late: readiness says degraded. */
+export const LATE_AFTER_MS = 5 * 60_000
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,6 +48,7 @@ export default fp(
   async (app) => {
     const { db } = app.store
     const sinks = new Map<string, Sink>()
+    const watched = new Map<SinkName, () => Promise<Date | undefined>>()
     const fannedOut = new Counter({
       name: 'usersvc_events_total',
       help: 'Security events recorded (counted once committed, by the instance that fans them out)',
@@ -74,6 +88,18 @@ export default fp(
         sinks.set(name, fanOut)
       },
       prune,
+      watch(name, oldest) {
+        watched.set(name, oldest)
+      },
+      async readiness() {
+        const now = app.clock.now().getTime()
+        const states: Partial<Record<SinkName, 'ok' | 'degraded'>> = {}
+        for (const [name, oldest] of watched) {
+          const since = await oldest()
+          states[name] = since && now - since.getTime() > LATE_AFTER_MS ? 'degraded' : 'ok'
+        }
+        return states
+      },
     })
 
     // Each event once into every sink: the sinks' rows and the removal of the fan-out row commit

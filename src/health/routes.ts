@@ -16,6 +16,10 @@ const Readiness = Type.Object({
     // Checked when the database is ok. degraded: the oldest unsent mail is over 5 minutes old
     // (the mail server is away or refusing); mail is queued meanwhile, and goes out when it is back.
     mail: Type.Optional(Type.Enum(['ok', 'degraded'])),
+    // Each configured event sink, likewise: degraded when its oldest undelivered event is over
+    // 5 minutes old (an endpoint or NATS away); events wait in the outbox meanwhile.
+    webhooks: Type.Optional(Type.Enum(['ok', 'degraded'])),
+    nats: Type.Optional(Type.Enum(['ok', 'degraded'])),
   }),
 })
 
@@ -46,6 +50,21 @@ async function mailCheck(
   }
 }
 
+/** The event sinks' states; empty when the database would not say in time. */
+async function sinkChecks(app: FastifyInstance, log: FastifyBaseLogger) {
+  try {
+    const states = await inTime(app.events.readiness())
+    for (const [sink, state] of Object.entries(states)) {
+      if (state === 'degraded')
+        log.warn({ sink }, 'readiness: events older than 5 minutes are still undelivered')
+    }
+    return states
+  } catch (error) {
+    log.warn({ err: error }, 'readiness: event sink check failed')
+    return {}
+  }
+}
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health/live',
@@ -59,7 +78,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/health/ready',
     {
       schema: {
-        summary: 'Readiness: the database, the signing key, Redis when configured, and mail',
+        summary:
+          'Readiness: the database, the signing key, Redis when configured, mail and the event sinks',
         tags: ['health'],
         response: { ...problems(), 200: Readiness, 503: Readiness },
       },
@@ -85,16 +105,19 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const shared = await app.sharedState.status()
       const mail = database === 'ok' ? await mailCheck(app, request.log) : undefined
+      const sinks = database === 'ok' ? await sinkChecks(app, request.log) : {}
       const checks = {
         database,
         signing_key: signingKey,
         ...(shared === 'not_configured' ? {} : { redis: shared }),
         ...(mail ? { mail } : {}),
+        ...sinks,
       } as const
       // Without the database, or a key to sign with, logins fail here: out of rotation. Without
       // Redis, or with mail late, it still serves correctly: it stays in, "degraded".
       const down = database === 'down' || signingKey === 'down'
-      const degraded = shared === 'down' || mail === 'degraded'
+      const degraded =
+        shared === 'down' || mail === 'degraded' || Object.values(sinks).includes('degraded')
       const status = down ? 'unavailable' : degraded ? 'degraded' : 'ok'
       return reply.code(down ? 503 : 200).send({ status, checks })
     },

@@ -17,12 +17,17 @@ export type ConsumeOptions = Pick<
 export interface Outbox {
   /** Adds a message inside the caller's transaction (see record.ts). */
   record: Record
-  /** Starts this instance's sender for `channel`; it stops when the app closes. */
+  /**
+   * Starts this instance's sender for `channel` (once the app is ready, or at once after); it
+   * stops when the app closes, or with `stop`.
+   */
   consume(
     channel: string,
     deliver: (message: OutboxMessage) => Promise<void>,
     options?: ConsumeOptions,
   ): void
+  /** Stops this instance's sender for `channel` (an endpoint removed); resolves when stopped. */
+  stop(channel: string): Promise<void>
   /** How many messages wait on `channel`. */
   waiting(channel: string): Promise<number>
   /** How many wait, and since when the oldest, in one query. */
@@ -42,6 +47,12 @@ export default fp(
   async (app) => {
     const { db, dialect } = app.store
     const workers = new Map<string, OutboxWorker>()
+    let ready = false
+    // Once the app is ready: messages left by a previous run go out after a restart.
+    app.addHook('onReady', async () => {
+      ready = true
+      for (const worker of workers.values()) worker.start()
+    })
     const outbox = outboxRepository(db, dialect)
     app.decorate<Outbox>('outbox', {
       record: recorder(
@@ -61,8 +72,12 @@ export default fp(
           ...options,
         })
         workers.set(channel, worker)
-        // Once the app is ready: messages left by a previous run go out after a restart.
-        app.addHook('onReady', async () => worker.start())
+        if (ready) worker.start()
+      },
+      async stop(channel) {
+        const worker = workers.get(channel)
+        workers.delete(channel)
+        await worker?.stop()
       },
       waiting: async (channel) => (await outbox.stats(channel)).waiting,
       stats: (channel) => outbox.stats(channel),

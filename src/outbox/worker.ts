@@ -9,6 +9,16 @@ export class PermanentFailure extends Error {
   override name = 'PermanentFailure'
 }
 
+/** A delivery to try again at a time the channel chose itself (its own schedule, a Retry-After). */
+export class RetryLater extends Error {
+  override name = 'RetryLater'
+  readonly at: Date
+  constructor(message: string, at: Date) {
+    super(message)
+    this.at = at
+  }
+}
+
 export type Outcome = 'sent' | 'retry' | 'dropped'
 
 export interface WorkerOptions {
@@ -18,7 +28,8 @@ export interface WorkerOptions {
   log: FastifyBaseLogger
   channel: string
   /**
-   * Delivers one message; throws to fail (PermanentFailure: never again; else: later). The error's
+   * Delivers one message; throws to fail (PermanentFailure: never again; RetryLater: at its time;
+   * else: after the back-off, within `retryForMs`). The error's
    * message goes into log lines and the row's last_error: it must hold no secret of the payload.
    */
   deliver(message: OutboxMessage): Promise<void>
@@ -76,7 +87,11 @@ export function createOutboxWorker(options: WorkerOptions) {
   async function failed(message: OutboxMessage, error: unknown): Promise<void> {
     const cause = errorText(error)
     const refused = error instanceof PermanentFailure
-    const next = refused ? undefined : nextAttempt(message, clock.now(), retryForMs)
+    const next = refused
+      ? undefined
+      : error instanceof RetryLater
+        ? error.at
+        : nextAttempt(message, clock.now(), retryForMs)
     if (next) {
       await outbox.retryAt(message.id, message.attempts, next, cause)
       options.onOutcome?.('retry', message)
