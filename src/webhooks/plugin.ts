@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { channelMetrics } from '../outbox/metrics.ts'
 import type { OutboxMessage } from '../outbox/repository.ts'
 import { queueStats } from './deliveries.ts'
-import { type DeliveryMessage, webhookSender } from './delivery.ts'
+import { type DeliveryMessage, TIMEOUT_MS, webhookSender } from './delivery.ts'
 import { webhookSink } from './fanout.ts'
 import { channelOf, webhookRepository } from './repository.ts'
 import { createWebhookService, type WebhookService } from './service.ts'
@@ -18,6 +18,10 @@ declare module 'fastify' {
 // The retry schedule (WEBHOOK_RETRY_SCHEDULE) decides when a delivery fails; the outbox's own
 // window only bounds retries after errors of ours (the database away), well beyond it.
 const OUTBOX_WINDOW_MS = 7 * 86_400_000
+// A claim outlives a try (TIMEOUT_MS) with room to spare, and the outbox extends it between tries
+// past half of it; shorter than the outbox's default, so a delivery in flight when its instance
+// died is tried again (by any instance) within half a minute.
+const LEASE_MS = 3 * TIMEOUT_MS
 
 /** What a log line may say of a delivery: ids and the type, never the URL or the body. */
 function describe(webhookId: string) {
@@ -59,6 +63,7 @@ export default fp(
           onOutcome,
           describe: describe(id),
           retryForMs: OUTBOX_WINDOW_MS,
+          leaseMs: LEASE_MS,
         }),
       stop: (id) => app.outbox.stop(channelOf(id)),
       log: app.log,

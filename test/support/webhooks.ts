@@ -25,15 +25,16 @@ export interface Receiver {
   /** Every request so far, answered or not. */
   received: Delivery[]
   /** Waits until `count` requests have arrived; returns them all. */
-  waitFor(count: number, what?: string): Promise<Delivery[]>
+  waitFor(count: number, what?: string, timeoutMs?: number): Promise<Delivery[]>
   /** Drops hanging requests (so the app can close without waiting for its timeout). */
   close(): Promise<void>
 }
 
-/** A receiver on a random port; `answer` decides each reply (default 204). */
+/** A receiver on `port` (default: a free one); `answer` decides each reply (default 204). */
 export async function receiver(
   t: TestContext,
   answer: (index: number, delivery: Delivery) => Answer = () => ({ status: 204 }),
+  port = 0,
 ): Promise<Receiver> {
   const received: Delivery[] = []
   const hanging = new Set<ServerResponse>()
@@ -56,8 +57,8 @@ export async function receiver(
       response.end(reply.body ?? '')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const bound = (server.address() as AddressInfo).port
   let closed = false
   const close = async () => {
     if (closed) return
@@ -67,12 +68,14 @@ export async function receiver(
   }
   t.after(close)
   return {
-    url: `http://127.0.0.1:${port}/hook`,
+    url: `http://127.0.0.1:${bound}/hook`,
     received,
-    waitFor: (count, what = `${count} deliveries`) =>
-      eventually(() => received, { what, until: (all) => all.length >= count }).then((all) => [
-        ...all,
-      ]),
+    waitFor: (count, what = `${count} deliveries`, timeoutMs = undefined) =>
+      eventually(() => received, {
+        what,
+        until: (all) => all.length >= count,
+        ...(timeoutMs ? { timeoutMs } : {}),
+      }).then((all) => [...all]),
     close,
   }
 }
