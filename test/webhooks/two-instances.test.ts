@@ -16,7 +16,6 @@ describe('two instances delivering one endpoint (postgres)', {
     const databaseUrl = await freshDatabaseUrl(t, 'postgres')
     const a = await makeApp(t, { databaseUrl })
     const b = await makeApp(t, { databaseUrl })
-    // A little slow, so both senders are busy at once for a while.
     const rx = await receiver(t, () => ({ status: 204 }))
     const admin = await signUpAdmin(a.app, 'root')
     const hook = await addWebhook(a.app, admin.access_token, { url: rx.url })
