@@ -18,6 +18,8 @@ describe('two instances delivering one endpoint (postgres)', {
     const b = await makeApp(t, { databaseUrl })
     const rx = await receiver(t, () => ({ status: 204 }))
     const admin = await signUpAdmin(a.app, 'root')
+    // The sign-up's own events go out before the endpoint exists: it gets exactly ours.
+    await Promise.all([a, b].map((h) => h.app.outbox.flush('events')))
     const hook = await addWebhook(a.app, admin.access_token, { url: rx.url })
 
     // All committed at once: both instances' fan-outs and senders find them.
