@@ -154,10 +154,14 @@ export function webhookRepository(db: Db) {
       return row && toWebhook(row)
     },
 
-    /** Its deliveries go with it (ON DELETE CASCADE), and its waiting outbox rows too. */
+    /**
+     * Its deliveries go with it (ON DELETE CASCADE), and its waiting outbox rows too. The row
+     * first: on PostgreSQL that waits for a fan-out adding a delivery to it (which holds a lock on
+     * it), so the outbox rows that fan-out added are seen, and deleted, by the next statement.
+     */
     async remove(id: string): Promise<boolean> {
-      await db.deleteFrom('outbox').where('channel', '=', channelOf(id)).execute()
       const result = await db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst()
+      await db.deleteFrom('outbox').where('channel', '=', channelOf(id)).execute()
       return Number(result.numDeletedRows) > 0
     },
   }

@@ -26,6 +26,8 @@ for (const dialect of dialects()) {
     async function setup(t: TestContext, env: Record<string, string> = {}) {
       const harness = await makeApp(t, { dialect, env })
       const admin = await signUpAdmin(harness.app, 'root')
+      // The sign-up's own events go out before any endpoint exists.
+      await harness.app.outbox.flush('events')
       const { app } = harness
       const token = admin.access_token
       const call = (method: string, url: string, payload?: unknown) =>
