@@ -117,6 +117,31 @@ for (const dialect of dialects()) {
       assert.equal(found?.created, false)
     })
 
+    test('the stream deleted while the service runs: the next publish finds no stream, which is made again', async (t) => {
+      const names = sharedStream(t)
+      const { app } = await makeApp(t, { dialect, env: natsEnv(NATS_URL, names) })
+      await recordEvent(app)
+      await readStream(NATS_URL, names.stream, 1)
+      await withNats(NATS_URL, async (nc) => {
+        await (await nc.jetstreamManager()).streams.delete(names.stream)
+      })
+      const after = await recordEvent(app, 'user.disabled')
+      const received = await readStream(NATS_URL, names.stream, 1)
+      assert.deepEqual(
+        received.map((m) => m.msgId),
+        [after.id],
+      )
+      await eventually(() => app.outbox.waiting(NATS_CHANNEL), {
+        what: 'an empty nats channel',
+        until: (n) => n === 0,
+      })
+      assert.equal(await sample(app.metrics.registry, 'usersvc_nats_sent_total'), 2)
+      assert.equal(
+        await sample(app.metrics.registry, 'usersvc_nats_failed_total{outcome="retry"}'),
+        1,
+      )
+    })
+
     test('without NATS_URL: no nats rows, no nats check, no nats metrics', async (t) => {
       const { app } = await makeApp(t, { dialect })
       await recordEvent(app)

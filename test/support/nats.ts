@@ -2,6 +2,7 @@
 // a stream as a consumer would, and private servers that a test stops and starts.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
 import type { TestContext } from 'node:test'
 import { connect, type NatsConnection, NatsError, type StreamInfo } from 'nats'
 import type { App } from '../../src/app.ts'
@@ -142,6 +143,12 @@ export class PrivateNats {
       child.stderr?.on('data', onData)
       child.once('exit', onExit)
     })
+  }
+
+  /** Its storage gone (a new server, or a lost disk): no streams any more. Only while stopped. */
+  async wipe(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true })
+    await mkdir(this.dir)
   }
 
   async stop(): Promise<void> {
