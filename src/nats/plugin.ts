@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { JetStreamClient } from 'nats'
-import { Gauge } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
 import { channelMetrics } from '../outbox/metrics.ts'
 import { type NatsLink, natsLink } from './link.ts'
 import { describeEvent, natsPublisher } from './publisher.ts'
@@ -36,6 +36,11 @@ export default fp(
       registers: [app.metrics.registry],
     })
     connected.set(0)
+    const duplicates = new Counter({
+      name: 'usersvc_nats_duplicates_total',
+      help: 'Events published again that the stream had already (dropped by Nats-Msg-Id): after a crash or a lost ack',
+      registers: [app.metrics.registry],
+    })
 
     app.events.sink(NATS_CHANNEL, (trx, event) => app.outbox.record(trx, NATS_CHANNEL, event))
     app.events.watch(NATS_CHANNEL, async () => (await stats()).oldest)
@@ -49,6 +54,13 @@ export default fp(
       client: () => client,
       now: () => app.clock.now(),
       noResponders: () => link?.recheck(),
+      duplicate(message) {
+        duplicates.inc()
+        app.log.info(
+          { channel: NATS_CHANNEL, id: message.id, ...describeEvent(message) },
+          'nats: already in the stream',
+        )
+      },
     })
 
     // Connected only once the app is ready (a failed start opens nothing), and in the

@@ -1,4 +1,4 @@
-import type { JetStreamClient } from 'nats'
+import type { JetStreamClient, PubAck } from 'nats'
 import { NatsError } from 'nats'
 import type { Event } from '../events/catalogue.ts'
 import type { OutboxMessage } from '../outbox/repository.ts'
@@ -20,6 +20,8 @@ export interface PublisherOptions {
   now(): Date
   /** A publish nobody answered (503): the stream may be gone; the link checks it again. */
   noResponders(): void
+  /** The stream had it already: an earlier try went through, its ack or removal was lost. */
+  duplicate(message: OutboxMessage): void
 }
 
 const encoder = new TextEncoder()
@@ -35,8 +37,9 @@ export function natsPublisher(options: PublisherOptions) {
     const later = () => new Date(options.now().getTime() + retryDelayMs(message.attempts))
     const js = options.client()
     if (!js) throw new RetryLater('NATS is not connected', later())
+    let ack: PubAck
     try {
-      await js.publish(
+      ack = await js.publish(
         `${options.subjectPrefix}.${event.type}`,
         encoder.encode(JSON.stringify(event)),
         {
@@ -51,6 +54,7 @@ export function natsPublisher(options: PublisherOptions) {
       const cause = error instanceof Error ? error.message : String(error)
       throw new RetryLater(`NATS publish failed: ${cause}`, later())
     }
+    if (ack.duplicate) options.duplicate(message)
   }
 }
 

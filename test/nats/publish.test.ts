@@ -66,6 +66,7 @@ for (const dialect of dialects()) {
       assert.equal(await sample(registry, 'usersvc_nats_queued'), 0)
       assert.equal(await sample(registry, 'usersvc_nats_oldest_queued_age_seconds'), 0)
       assert.equal(await sample(registry, 'usersvc_nats_connected'), 1)
+      assert.equal(await sample(registry, 'usersvc_nats_duplicates_total'), 0)
       const ready = await health(app, 'ready')
       assert.equal(ready.json().checks.nats, 'ok')
     })
@@ -108,6 +109,7 @@ for (const dialect of dialects()) {
         [first.id, second.id],
       )
       assert.equal(await sample(app.metrics.registry, 'usersvc_nats_sent_total'), 3)
+      assert.equal(await sample(app.metrics.registry, 'usersvc_nats_duplicates_total'), 1)
 
       const info = await streamInfo(NATS_URL, names.stream)
       assert.equal(info?.config.description, 'made by the operator')
