@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
+import accountRoutes from './authn/account-routes.ts'
 import authnPlugin from './authn/plugin.ts'
 import authnRoutes from './authn/routes.ts'
 import secondStepRoutes from './authn/second-step-routes.ts'
@@ -201,6 +202,7 @@ export function buildApp(options: AppOptions) {
   app.register(tokenRoutes)
   app.register(userRoutes)
   app.register(authnRoutes)
+  app.register(accountRoutes)
   app.register(secondStepRoutes)
   app.register(sessionRoutes)
   app.register(factorRoutes)

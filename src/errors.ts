@@ -12,6 +12,7 @@ export const catalogue = {
   invalid_refresh_token: { status: 401, title: 'The refresh token is invalid, spent or expired' },
   invalid_mfa_token: { status: 401, title: 'The mfa_token is invalid, spent or expired' },
   forbidden: { status: 403, title: 'Not allowed' },
+  account_disabled: { status: 403, title: 'This account is disabled' },
   step_up_required: {
     status: 403,
     title: 'This needs a session signed in with the second factor (aal2)',

@@ -38,6 +38,8 @@ export function bearerResolver(db: Db, accessTokens: AccessTokens) {
       throw invalidToken(undefined, 'The password was changed after this token was issued.')
     }
     if (ended) throw invalidToken(undefined, 'The session of this token has ended.')
+    // Disabling ends every session (above); this holds even for a token of no session row.
+    if (found.disabledAt) throw invalidToken(undefined, 'The account of this token is disabled.')
     return { user: found, authentication: { sid: claims.sid, amr: claims.amr, aal: claims.aal } }
   }
 }

@@ -61,6 +61,15 @@ export function createEmailChange({ db, clock, passwords, email }: EmailChangeOp
             await email.codes.revoke(trx, found.id, 'verify_email', now)
             await email.codes.revoke(trx, found.id, 'recovery', now)
             if (next) await mailVerificationCode(trx, email, before, next.address, language, now)
+            if (before.emailKey !== next?.key || before.email !== (next?.address ?? null)) {
+              const data = { email: next?.address ?? null }
+              await email.events(trx, {
+                type: 'user.email_changed',
+                userId: found.id,
+                at: now,
+                data,
+              })
+            }
             if (before.email && before.emailVerifiedAt && before.emailKey !== next?.key) {
               await email.record(trx, MAIL_CHANNEL, {
                 template: 'email_changed',

@@ -24,7 +24,12 @@ export interface PasswordCheck {
    * one answer for both.
    */
   check(account: Account, password: string, address: string): Promise<User | undefined>
+  /** The same check, saying for a failure whether the account exists (for the trail only). */
+  attempt(account: Account, password: string, address: string): Promise<Attempt>
 }
+
+/** A checked password: the account, or the failure (`userId` when the account exists). */
+export type Attempt = { user: User } | { user?: undefined; userId: string | undefined }
 
 export interface PasswordCheckOptions {
   db: Db
@@ -34,8 +39,11 @@ export interface PasswordCheckOptions {
 
 export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptions): PasswordCheck {
   const users = userRepository(db)
-  return {
+  const check: PasswordCheck = {
     async check(account, password, address) {
+      return (await check.attempt(account, password, address)).user
+    },
+    async attempt(account, password, address) {
       // Under overload, refuse before any other work: a refusal must stay cheap.
       hasher.admission.assertAdmits()
       const key = 'login' in account ? loginKey(account.login) : undefined
@@ -44,18 +52,19 @@ export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptio
           ? await users.findWithHashById((account as { id: string }).id)
           : await users.findWithHashByKey(key)
       const throttleKey = found?.loginKey ?? key
-      if (throttleKey === undefined) return undefined // an id that is gone: its caller is too
+      if (throttleKey === undefined) return { userId: undefined } // an id that is gone
       const normalised = normalisePassword(password)
       const ok = await throttle.guard(throttleKey, address, () =>
         found
           ? hasher.verify(found.passwordHash, normalised)
           : hasher.verifyDummy(normalised).then(() => false),
       )
-      if (!found || !ok) return undefined
+      if (!found || !ok) return { userId: found?.id }
       if (hasher.needsRehash(found.passwordHash)) {
         await users.replaceHash(found.id, found.passwordHash, await hasher.hash(normalised))
       }
-      return withoutHash(found)
+      return { user: withoutHash(found) }
     },
   }
+  return check
 }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { type AccountService, createAccountService } from './accounts.ts'
 import { type CredentialService, createCredentialService } from './credentials.ts'
 import { createEmailChange, type EmailChange } from './email.ts'
 import { createLoginFlow, type LoginFlow } from './login.ts'
@@ -12,6 +13,8 @@ declare module 'fastify' {
     logins: LoginFlow
     secondStep: SecondStepFlow
     credentials: CredentialService
+    /** What admins do to other accounts: delete, disable, enable. */
+    accounts: AccountService
     emailChange: EmailChange
   }
 }
@@ -30,6 +33,7 @@ export default fp(
       sessions: app.sessions,
       throttle: app.throttle,
       record: app.outbox.record,
+      events: app.events.record,
       // factors/ and passkeys/ come later (they confirm passwords through this plugin); asked
       // for when a login needs them.
       factors: () => ({
@@ -43,7 +47,14 @@ export default fp(
     app.decorate('secondStep', secondStep)
     app.decorate(
       'logins',
-      createLoginFlow({ passwords, sessions: app.sessions, throttle: app.throttle, secondStep }),
+      createLoginFlow({
+        db: app.store.db,
+        events: app.events.record,
+        passwords,
+        sessions: app.sessions,
+        throttle: app.throttle,
+        secondStep,
+      }),
     )
     app.decorate(
       'credentials',
@@ -53,7 +64,12 @@ export default fp(
         hasher: app.hasher,
         policy: app.passwordPolicy,
         passwords,
+        events: app.events.record,
       }),
+    )
+    app.decorate(
+      'accounts',
+      createAccountService({ db: app.store.db, clock: app.clock, events: app.events.record }),
     )
     app.decorate(
       'emailChange',
@@ -64,6 +80,7 @@ export default fp(
         email: {
           codes: app.oneTimeCodes,
           record: app.outbox.record,
+          events: app.events.record,
           codeTtlSeconds: app.config.recovery.emailCodeTtlSeconds,
           required: app.config.recovery.emailRequired,
         },
@@ -79,6 +96,7 @@ export default fp(
       'throttle',
       'sessions',
       'outbox',
+      'events',
       'one-time-codes',
     ],
   },

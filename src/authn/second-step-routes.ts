@@ -43,6 +43,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             'invalid_code',
             'invalid_mfa_token',
             'forbidden',
+            'account_disabled',
             'rate_limited',
             'overloaded',
           ),

@@ -2,6 +2,8 @@ import { challengeRepository, newChallengeValue, tokenId } from '../challenges/r
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
+import { loginFailed } from '../events/record.ts'
 import { recordNotice } from '../factors/notice.ts'
 import type { RecoveryCodeCheck } from '../factors/recovery-code-check.ts'
 import { factorRepository } from '../factors/repository.ts'
@@ -11,6 +13,7 @@ import type { Client, SessionService, TokenPair } from '../sessions/service.ts'
 import type { Throttle } from '../throttle/throttle.ts'
 import type { Amr } from '../tokens/access.ts'
 import { userRepository } from '../users/repository.ts'
+import { accountDisabled } from '../users/service.ts'
 import type { User } from '../users/types.ts'
 
 /** The second step's time to live, and how many wrong proofs kill it. */
@@ -61,6 +64,7 @@ export interface SecondStepOptions {
   sessions: SessionService
   throttle: Throttle
   record: RecordFn
+  events: RecordEvent
   factors: () => SecondFactors
 }
 
@@ -96,7 +100,7 @@ export async function secondFactorMethods(
  * session and spends the token (and a recovery code, when one was used) in one transaction.
  */
 export function createSecondStep(options: SecondStepOptions) {
-  const { db, clock, sessions, throttle, record } = options
+  const { db, clock, sessions, throttle, record, events } = options
   const challenges = challengeRepository(db)
   const users = userRepository(db)
 
@@ -137,6 +141,10 @@ export function createSecondStep(options: SecondStepOptions) {
     /** Request options for a passkey of the token's user (only theirs are allowed). */
     async passkeyOptions(mfaToken: string): Promise<unknown> {
       const { challenge, user } = await live(mfaToken)
+      if (user.disabledAt) {
+        await loginFailed(db, events, user.id, 'account_disabled', 'second_step')
+        throw accountDisabled()
+      }
       return options
         .factors()
         .passkeys.requestOptions({ purpose: 'passkey_mfa', userId: user.id, link: challenge.id })
@@ -190,6 +198,9 @@ export function createSecondStep(options: SecondStepOptions) {
       }
       if (!method) {
         await challenges.countFailure(challenge.id)
+        const kind =
+          'code' in proof ? 'totp' : 'recovery_code' in proof ? 'recovery_code' : 'passkey'
+        await loginFailed(db, events, user.id, 'invalid_code', kind)
         throw new AppError('invalid_code', {
           detail: 'The code, recovery code or passkey did not prove this account.',
         })

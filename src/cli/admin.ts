@@ -1,5 +1,6 @@
 import { systemClock } from '../clock.ts'
 import { oneTimeCodes } from '../codes/one-time-codes.ts'
+import { eventRecorder } from '../events/record.ts'
 import { recorder } from '../outbox/record.ts'
 import { createHasher } from '../passwords/hasher.ts'
 import { createPasswordPolicy } from '../passwords/policy.ts'
@@ -29,6 +30,12 @@ export const adminCommand: Command = {
     }
     const user = await withStore(config, async (store) => {
       const hasher = await createHasher({ params: config.passwords.argon2 })
+      // Recorded here, delivered by a running service's senders (the outbox is in the store).
+      const record = recorder(
+        store.dialect,
+        () => new Date(),
+        () => {},
+      )
       const users = createUserService({
         db: store.db,
         clock: systemClock,
@@ -38,11 +45,9 @@ export const adminCommand: Command = {
         // An admin made here has no address; a running service would send whatever this records.
         email: {
           codes: oneTimeCodes({ pepper: config.tokens.signingKeySecrets[0] ?? '' }),
-          record: recorder(
-            store.dialect,
-            () => new Date(),
-            () => {},
-          ),
+          record,
+          // The system made it: no request, so the actor is the system.
+          events: eventRecorder(record, () => new Date()),
           codeTtlSeconds: config.recovery.emailCodeTtlSeconds,
           required: false,
         },

@@ -1,4 +1,6 @@
 import { systemClock } from '../clock.ts'
+import { eventRecorder } from '../events/record.ts'
+import { recorder } from '../outbox/record.ts'
 import { createKeyStore } from '../tokens/keystore.ts'
 import { createSealer } from '../tokens/sealing.ts'
 import { type Command, UsageError } from './command.ts'
@@ -21,6 +23,15 @@ export const keysCommand: Command = {
         accessTtlSeconds: config.tokens.accessTtlSeconds,
         cacheSeconds: 0,
         sealer: createSealer(config.tokens.signingKeySecrets),
+        // Recorded here, delivered by a running service's senders (the outbox is in the store).
+        events: eventRecorder(
+          recorder(
+            store.dialect,
+            () => new Date(),
+            () => {},
+          ),
+          () => new Date(),
+        ),
       })
       // No init: rotating must not need to open the current key (a lost SIGNING_KEY_SECRET is
       // recovered from by rotating under a new one; the old key's tokens still verify).

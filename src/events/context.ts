@@ -14,8 +14,14 @@ export interface EventContext {
 // is none, and the actor is the system.
 const storage = new AsyncLocalStorage<EventContext>()
 
-export function runInContext(context: EventContext, work: () => void): void {
-  storage.run(context, work)
+export function runInContext<T>(context: EventContext, work: () => T): T {
+  return storage.run(context, work)
+}
+
+/** The request's address and user agent, to carry into work done after it (a queued request). */
+export function currentClient(): { address: string | null; userAgent: string | null } {
+  const context = storage.getStore()
+  return { address: context?.address ?? null, userAgent: context?.userAgent ?? null }
 }
 
 const USER_AGENT_MAX = 256

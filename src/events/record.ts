@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Db } from '../db/schema.ts'
 import type { Record } from '../outbox/record.ts'
-import type { Event, RecordEvent } from './catalogue.ts'
+import type { Event, LoginFailureReason, NewEvent, RecordEvent } from './catalogue.ts'
 import { whoAndWhere } from './context.ts'
 import { eventRepository } from './repository.ts'
 
@@ -31,4 +31,25 @@ export function eventRecorder(record: Record, now: () => Date): RecordEvent {
     await record(trx, EVENTS_CHANNEL, event)
     return event
   }
+}
+
+/** An event that is a change of its own (a failed sign-in): recorded in a transaction of its own. */
+export function recordAlone(db: Db, record: RecordEvent, event: NewEvent): Promise<Event> {
+  return db.transaction().execute((trx) => record(trx, event))
+}
+
+/**
+ * A failed sign-in, in the trail: about the account when it exists. Who tried is not known, so
+ * the actor is nobody in particular.
+ */
+export function loginFailed(
+  db: Db,
+  record: RecordEvent,
+  userId: string | undefined,
+  reason: LoginFailureReason,
+  method: string,
+): Promise<Event> {
+  const data = { reason, method }
+  const actor = { type: 'user', id: null } as const
+  return recordAlone(db, record, { type: 'login.failed', userId, actor, data })
 }

@@ -1,10 +1,13 @@
+import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import type { Language } from '../outbox/mail.ts'
 import type { Record as RecordFn } from '../outbox/record.ts'
 import { codePoints, isUuid } from '../text.ts'
 import { withUserLock } from '../users/lock.ts'
 import type { User } from '../users/types.ts'
+import { recordFactorEvent } from './events.ts'
 import { recordNotice } from './notice.ts'
 import { factorRepository } from './repository.ts'
 import type { Factor } from './types.ts'
@@ -54,7 +57,9 @@ const noSuchUser = () => new AppError('not_found', { detail: 'No such user.' })
 
 export interface FactorServiceOptions {
   db: Db
+  clock: Clock
   record: RecordFn
+  events: RecordEvent
   /** How many saved recovery codes the user has left. */
   recoveryCodesRemaining(userId: string): Promise<number>
   /** The one password check by the caller's id (authn/password.ts, given by the plugin). */
@@ -69,7 +74,7 @@ export interface FactorList {
 
 /** A user's second factors of every kind: the list, removing one, an admin's reset. */
 export function createFactorService(options: FactorServiceOptions) {
-  const { db, record, recoveryCodesRemaining, confirmPassword } = options
+  const { db, clock, record, recoveryCodesRemaining, confirmPassword } = options
   return {
     async list(actor: User): Promise<FactorList> {
       const [items, remaining] = await Promise.all([
@@ -103,6 +108,7 @@ export function createFactorService(options: FactorServiceOptions) {
               template: 'factor_removed',
               language,
             })
+            await recordFactorEvent(trx, options.events, 'factor.removed', factor, clock.now())
           }
           return 'removed' as const
         },
@@ -119,8 +125,12 @@ export function createFactorService(options: FactorServiceOptions) {
       const id = userId.toLowerCase()
       const done = await withUserLock(db, id, async (trx) => {
         // The notice says that signing in needs only the password now: only when that is news.
-        if ((await factorRepository(trx).removeAll(id)) > 0) {
+        const removed = await factorRepository(trx).removeAll(id)
+        if (removed.length > 0) {
           await recordNotice(trx, record, { userId: id, template: 'factors_reset', language })
+        }
+        for (const factor of removed) {
+          await recordFactorEvent(trx, options.events, 'factor.removed', factor, clock.now())
         }
         return true
       })

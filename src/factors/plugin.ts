@@ -35,6 +35,7 @@ export default fp(
         clock: app.clock,
         store,
         record: app.outbox.record,
+        events: app.events.record,
         confirm: confirmPassword,
       }),
     )
@@ -48,6 +49,7 @@ export default fp(
       sealer: app.sealer,
       throttle: app.throttle,
       record: app.outbox.record,
+      events: app.events.record,
       issuer: app.config.tokens.issuer,
       confirmPassword,
     })
@@ -56,7 +58,9 @@ export default fp(
       'factors',
       createFactorService({
         db,
+        clock: app.clock,
         record: app.outbox.record,
+        events: app.events.record,
         recoveryCodesRemaining: async (userId) => (await store.status(db, userId)).remaining,
         confirmPassword,
       }),
@@ -75,6 +79,6 @@ export default fp(
   },
   {
     name: 'factors',
-    dependencies: ['core', 'store', 'outbox', 'passwords', 'throttle', 'tokens', 'authn'],
+    dependencies: ['core', 'store', 'outbox', 'events', 'passwords', 'throttle', 'tokens', 'authn'],
   },
 )

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import type { Language } from '../outbox/mail.ts'
 import type { Record as RecordFn } from '../outbox/record.ts'
 import { withUserLock } from '../users/lock.ts'
@@ -13,6 +14,7 @@ export interface RecoveryCodeServiceOptions {
   clock: Clock
   store: RecoveryCodeStore
   record: RecordFn
+  events: RecordEvent
   /**
    * The one password check (authn/password.ts) by the caller's id, given by the plugin: factors/
    * never imports authn/, which will ask factors/ for second factors.
@@ -48,6 +50,13 @@ export function createRecoveryCodeService(options: RecoveryCodeServiceOptions) {
             userId: user.id,
             template: 'recovery_codes_generated',
             language,
+          })
+          const data = { count: set.codes.length }
+          await options.events(trx, {
+            type: 'recovery_codes.generated',
+            userId: user.id,
+            at: now,
+            data,
           })
           return now
         },

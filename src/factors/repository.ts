@@ -213,14 +213,14 @@ export function factorRepository(db: Db) {
       return row && factor(row)
     },
 
-    /** Every factor of the user; how many active ones went. */
-    async removeAll(userId: string): Promise<number> {
+    /** Every factor of the user; the active ones that went. */
+    async removeAll(userId: string): Promise<Factor[]> {
       const rows = await db
         .deleteFrom('factors')
         .where('user_id', '=', userId)
-        .returning(['confirmed_at'])
+        .returningAll()
         .execute()
-      return rows.filter((row) => row.confirmed_at !== null).length
+      return rows.filter((row) => row.confirmed_at !== null).map(factor)
     },
 
     /** Housekeeping: pending factors older than `before` can never be confirmed. */

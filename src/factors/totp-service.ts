@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import type { Language } from '../outbox/mail.ts'
 import type { Record as RecordFn } from '../outbox/record.ts'
 import { isUuid } from '../text.ts'
@@ -9,6 +10,7 @@ import type { Throttle } from '../throttle/throttle.ts'
 import type { Sealer } from '../tokens/sealing.ts'
 import { withUserLock } from '../users/lock.ts'
 import type { User } from '../users/types.ts'
+import { recordFactorEvent } from './events.ts'
 import { factorName, wrongPassword } from './factor-service.ts'
 import { recordNotice } from './notice.ts'
 import { factorRepository } from './repository.ts'
@@ -35,6 +37,7 @@ export interface TotpServiceOptions {
   sealer: Sealer
   throttle: Throttle
   record: RecordFn
+  events: RecordEvent
   /** The otpauth issuer: the service's token issuer. */
   issuer: string
   /** The one password check by the caller's id (authn/password.ts, given by the plugin). */
@@ -156,6 +159,7 @@ export function createTotpService(options: TotpServiceOptions): TotpService {
         if (!(await repository.confirm(factor.id, deadBefore(now), matched, now))) return undefined
         // NIST SP 800-63B §4.1.2.1: the holder hears of a new authenticator.
         await recordNotice(trx, record, { userId: actor.id, template: 'factor_added', language })
+        await recordFactorEvent(trx, options.events, 'factor.added', factor, now)
         return repository.findTotp(actor.id, factor.id)
       })
       if (!confirmed) throw invalidCode()

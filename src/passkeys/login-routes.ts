@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.ts'
+import { loginFailed } from '../events/record.ts'
 import { counted } from '../metrics/outcomes.ts'
 import { BODY_ERRORS, problems } from '../schemas.ts'
 import { assertSameOrigin } from '../sessions/cookie.ts'
 import { sendTokens } from '../sessions/reply.ts'
 import { CookieQuery, tokenResponses } from '../sessions/schemas.ts'
 import { userRepository } from '../users/repository.ts'
+import { accountDisabled } from '../users/service.ts'
 import { PasskeyLoginBody, PasskeyOptionsBody, RequestOptions } from './schemas.ts'
 
 const loginOutcomes = {
@@ -63,9 +65,17 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         const proof = await app.passkeys.verifyAssertion(request.body.credential, {
           purpose: 'passkey_login',
         })
-        if (!proof) throw invalidCredentials()
-        const user = await userRepository(app.store.db).findById(proof.userId)
+        const { db } = app.store
+        if (!proof) {
+          await loginFailed(db, app.events.record, undefined, 'invalid_passkey', 'passkey')
+          throw invalidCredentials()
+        }
+        const user = await userRepository(db).findById(proof.userId)
         if (!user) throw invalidCredentials()
+        if (user.disabledAt) {
+          await loginFailed(db, app.events.record, user.id, 'account_disabled', 'passkey')
+          throw accountDisabled()
+        }
         // Undefined when the password changed meanwhile (that ends every session).
         const started = await app.sessions.start(
           user,

@@ -17,11 +17,12 @@ export default fp(
         clock: app.clock,
         config: app.config.webauthn,
         record: app.outbox.record,
+        events: app.events.record,
       }),
     )
   },
   {
     name: 'passkeys',
-    dependencies: ['core', 'store', 'outbox', 'authn'],
+    dependencies: ['core', 'store', 'outbox', 'events', 'authn'],
   },
 )

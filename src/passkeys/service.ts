@@ -18,6 +18,8 @@ import type { WebauthnConfig } from '../config/webauthn.ts'
 import { isUniqueViolationOf } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
+import { recordFactorEvent } from '../factors/events.ts'
 import { factorName } from '../factors/factor-service.ts'
 import { recordNotice } from '../factors/notice.ts'
 import { factorRepository } from '../factors/repository.ts'
@@ -54,6 +56,7 @@ export interface PasskeyServiceOptions {
   clock: Clock
   config: WebauthnConfig
   record: RecordFn
+  events: RecordEvent
 }
 
 /**
@@ -251,6 +254,7 @@ export function createPasskeyService(options: PasskeyServiceOptions) {
           now,
         })
         await recordNotice(trx, record, { userId: actor.id, template: 'factor_added', language })
+        await recordFactorEvent(trx, options.events, 'factor.added', factor, now)
         return factor
       }).catch((error: unknown): false => {
         if (isUniqueViolationOf(error, 'credential_id')) return false

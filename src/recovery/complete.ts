@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts'
 import type { OneTimeCodes } from '../codes/one-time-codes.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import { recordNotice } from '../factors/notice.ts'
 import type { Language } from '../outbox/mail.ts'
 import type { Record } from '../outbox/record.ts'
@@ -19,6 +20,7 @@ export interface CompletionOptions {
   clock: Clock
   codes: OneTimeCodes
   record: Record
+  events: RecordEvent
   hasher: Hasher
   policy: PasswordPolicy
   throttle: Throttle
@@ -45,7 +47,7 @@ const invalidCode = () => new AppError('invalid_code')
  * the holder told (NIST SP 800-63B §4.2.3).
  */
 export function createRecoveryCompletion(options: CompletionOptions) {
-  const { db, clock, codes, record, hasher, policy, throttle } = options
+  const { db, clock, codes, record, events, hasher, policy, throttle } = options
   return {
     async complete({ account, code, newPassword, address, language }: Completion): Promise<void> {
       await throttle.loginAttempt(address)
@@ -74,7 +76,7 @@ export function createRecoveryCompletion(options: CompletionOptions) {
         if (!user) return false
         const spent = await codes.spend(trx, { userId: user.id, purpose: 'recovery', code, now })
         if (!spent.ok || spent.sentTo !== user.email) return false
-        await replacePassword(trx, user, passwordHash, clock)
+        await replacePassword(trx, user, passwordHash, clock, { method: 'recovery_email', events })
         await recordNotice(trx, record, { userId: user.id, template: 'password_changed', language })
         return true
       })

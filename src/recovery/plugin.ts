@@ -25,6 +25,7 @@ export default fp(
         clock: app.clock,
         codes: app.oneTimeCodes,
         record,
+        events: app.events.record,
         hasher: app.hasher,
         policy: app.passwordPolicy,
         throttle: app.throttle,
@@ -37,6 +38,7 @@ export default fp(
         clock: app.clock,
         codes: app.oneTimeCodes,
         record,
+        events: app.events.record,
         ttlSeconds: app.config.recovery.recoveryCodeTtlSeconds,
         log: app.log,
       }),
@@ -44,6 +46,6 @@ export default fp(
   },
   {
     name: 'recovery',
-    dependencies: ['core', 'store', 'outbox', 'one-time-codes', 'passwords', 'throttle'],
+    dependencies: ['core', 'store', 'outbox', 'events', 'one-time-codes', 'passwords', 'throttle'],
   },
 )

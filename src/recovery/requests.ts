@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema.ts'
+import { currentClient } from '../events/context.ts'
 import type { Language } from '../outbox/mail.ts'
 import type { Record } from '../outbox/record.ts'
 import type { Throttle } from '../throttle/throttle.ts'
@@ -11,6 +12,8 @@ export const RECOVERY_CHANNEL = 'recovery'
 export interface RecoveryRequest {
   account: AccountName
   language: Language
+  /** Who asked, for the recovery.requested event the worker records (absent before 0005). */
+  client?: { address: string | null; userAgent: string | null }
 }
 
 export interface RecoveryRequestsOptions {
@@ -30,7 +33,7 @@ export function createRecoveryRequests({ db, record, throttle }: RecoveryRequest
     async request(account: AccountName, address: string, language: Language): Promise<void> {
       // Per client address only: a limit per account would answer differently for real ones.
       await throttle.recoveryRequest(address)
-      const request: RecoveryRequest = { account, language }
+      const request: RecoveryRequest = { account, language, client: currentClient() }
       await db.transaction().execute((trx) => record(trx, RECOVERY_CHANNEL, request))
     },
   }

@@ -13,6 +13,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     throttle: app.throttle,
     codes: app.recoveryCodeCheck,
     record: app.outbox.record,
+    events: app.events.record,
   })
 
   app.post(

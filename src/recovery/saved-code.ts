@@ -2,6 +2,7 @@ import { replacePassword } from '../authn/credentials.ts'
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import { recordNotice } from '../factors/notice.ts'
 import type { RecoveryCodeCheck } from '../factors/recovery-code-check.ts'
 import type { Language } from '../outbox/mail.ts'
@@ -22,6 +23,7 @@ export interface SavedCodeRecoveryOptions {
   throttle: Throttle
   codes: RecoveryCodeCheck
   record: RecordFn
+  events: RecordEvent
 }
 
 export interface SavedCodeRecoveryRequest {
@@ -40,7 +42,7 @@ const invalidCode = () =>
 
 /** A new password for someone who lost theirs, against one of their saved recovery codes. */
 export function createSavedCodeRecovery(options: SavedCodeRecoveryOptions) {
-  const { db, clock, hasher, policy, throttle, codes, record } = options
+  const { db, clock, hasher, policy, throttle, codes, record, events } = options
   return {
     /** Spends the code, sets the password and ends every session, in one transaction. */
     async recover(request: SavedCodeRecoveryRequest): Promise<void> {
@@ -56,7 +58,7 @@ export function createSavedCodeRecovery(options: SavedCodeRecoveryOptions) {
       const done = await withUserLock(db, match.userId, async (trx) => {
         const user = await userRepository(trx).findById(match.userId)
         if (!user || !(await codes.spend(trx, match, clock.now()))) return false
-        await replacePassword(trx, user, passwordHash, clock)
+        await replacePassword(trx, user, passwordHash, clock, { method: 'recovery_code', events })
         // Not from the holder's own session: tell the holder (NIST SP 800-63B §4.2.3).
         await recordNotice(trx, record, { userId: user.id, template: 'password_changed', language })
         return true

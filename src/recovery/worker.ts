@@ -2,6 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.ts'
 import type { OneTimeCodes } from '../codes/one-time-codes.ts'
 import type { Db } from '../db/schema.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
+import { runInContext } from '../events/context.ts'
 import { MAIL_CHANNEL } from '../outbox/mail.ts'
 import type { Record } from '../outbox/record.ts'
 import type { OutboxMessage } from '../outbox/repository.ts'
@@ -25,6 +27,7 @@ export interface RecoveryWorkerOptions {
   clock: Clock
   codes: OneTimeCodes
   record: Record
+  events: RecordEvent
   ttlSeconds: number
   log: FastifyBaseLogger
 }
@@ -39,6 +42,7 @@ export function recoveryWorker({
   clock,
   codes,
   record,
+  events,
   ttlSeconds,
   log,
 }: RecoveryWorkerOptions) {
@@ -46,19 +50,27 @@ export function recoveryWorker({
     const request = message.payload as RecoveryRequest
     const found = await findAccount(db, request.account)
     if (!found) return
+    // The event says where the request came from, not this background job.
+    const client = request.client ?? { address: null, userAgent: null }
+    const context = { ...client, caller: () => null }
     // Under the user's lock: two instances working two requests for one account count alike.
     await withUserLock(db, found.id, async (trx) => {
       const now = clock.now()
       const user = await userRepository(trx).findById(found.id)
+      if (!user) return
+      const requested = (mailed: boolean) =>
+        runInContext(context, () =>
+          events(trx, { type: 'recovery.requested', userId: user.id, at: now, data: { mailed } }),
+        )
       // Only a verified address receives recovery codes (NIST SP 800-63B §4.2.1.2: an address of
       // record, proven by a code sent to it).
-      const to = user && verifiedAddress(user)
-      if (!user || !to) return
+      const to = verifiedAddress(user)
+      if (!to) return requested(false)
       const since = new Date(now.getTime() - HOUR_MS)
       const sent = await codes.issuedTimes(trx, user.id, 'recovery', since)
       if (sent.length >= RECOVERY_CODES_PER_HOUR) {
         log.info({ userId: user.id }, 'recovery: hourly code limit reached; no code sent')
-        return
+        return requested(false)
       }
       const { code } = await codes.issue(trx, {
         userId: user.id,
@@ -75,6 +87,7 @@ export function recoveryWorker({
         login: user.login,
         code,
       })
+      await requested(true)
     })
   }
 }

@@ -22,6 +22,7 @@ export default fp(
         clock: app.clock,
         accessTokens: app.accessTokens,
         refreshTtlSeconds: app.config.tokens.refreshTtlSeconds,
+        events: app.events.record,
         onReuse: ({ familyId, userId }) => {
           app.metrics.refreshes.inc({ outcome: 'reuse' })
           app.log.warn({ familyId, userId }, 'refresh token reuse detected: token family revoked')
@@ -47,5 +48,5 @@ export default fp(
     const timer = setInterval(prune, PRUNE_EVERY_MS).unref()
     app.addHook('onClose', async () => clearInterval(timer))
   },
-  { name: 'sessions', dependencies: ['core', 'metrics', 'store', 'tokens'] },
+  { name: 'sessions', dependencies: ['core', 'metrics', 'store', 'tokens', 'events'] },
 )

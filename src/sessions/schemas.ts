@@ -37,6 +37,7 @@ export const tokenResponses = {
     'invalid_credentials',
     'invalid_refresh_token',
     'forbidden',
+    'account_disabled',
     'rate_limited',
     'overloaded',
   ),

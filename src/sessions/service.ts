@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent, SessionEndReason } from '../events/catalogue.ts'
 import type { AccessTokens, Authentication } from '../tokens/access.ts'
 import { withUserLock } from '../users/lock.ts'
 import { userRepository } from '../users/repository.ts'
@@ -33,6 +34,7 @@ export interface SessionServiceOptions {
   clock: Clock
   accessTokens: AccessTokens
   refreshTtlSeconds: number
+  events: RecordEvent
   onReuse?: (family: ReusedFamily) => void
 }
 
@@ -49,12 +51,21 @@ const refused: RefreshOutcome = { ok: false }
 const invalidRefresh = () => new AppError('invalid_refresh_token')
 
 /**
- * Ends every session of the user: all its refresh tokens are revoked. Inside `withUserLock`
- * (users/lock.ts), in the same transaction as the change that ends them (a new password).
+ * Ends every session of the user: all its refresh tokens are revoked, and each live session's
+ * end is an event. Inside `withUserLock` (users/lock.ts), in the same transaction as the change
+ * that ends them (a new password, a disable, a deletion).
  */
-export async function endSessionsOf(trx: Db, userId: string, at: Date): Promise<void> {
+export async function endSessionsOf(
+  trx: Db,
+  userId: string,
+  at: Date,
+  reason: SessionEndReason,
+  events: RecordEvent,
+): Promise<void> {
   await refreshTokenRepository(trx).revokeAllOfUser(userId, at)
-  await sessionRepository(trx).endAllOf(userId, at)
+  for (const id of await sessionRepository(trx).endAllOf(userId, at)) {
+    await events(trx, { type: 'session.ended', userId, at, data: { session_id: id, reason } })
+  }
 }
 
 /**
@@ -62,7 +73,7 @@ export async function endSessionsOf(trx: Db, userId: string, at: Date): Promise<
  * Starting, rotating and ending them; whether someone may start one is authn/'s business.
  */
 export function createSessionService(options: SessionServiceOptions) {
-  const { db, clock, accessTokens, refreshTtlSeconds } = options
+  const { db, clock, accessTokens, refreshTtlSeconds, events } = options
 
   async function newRefreshToken(tokens: RefreshTokenRepository, user: User, familyId?: string) {
     const now = clock.now()
@@ -88,10 +99,20 @@ export function createSessionService(options: SessionServiceOptions) {
     return { accessToken, expiresIn: accessTokens.ttlSeconds, refreshToken, user }
   }
 
-  async function endFamily(trx: Db, userId: string, familyId: string): Promise<boolean> {
+  async function endFamily(
+    trx: Db,
+    userId: string,
+    familyId: string,
+    reason: SessionEndReason,
+  ): Promise<boolean> {
     const now = clock.now()
     await refreshTokenRepository(trx).revokeFamily(userId, familyId, now)
-    return sessionRepository(trx).end(userId, familyId, now)
+    const ended = await sessionRepository(trx).end(userId, familyId, now)
+    if (ended) {
+      const data = { session_id: familyId, reason }
+      await events(trx, { type: 'session.ended', userId, at: now, data })
+    }
+    return ended
   }
 
   return {
@@ -127,9 +148,12 @@ export function createSessionService(options: SessionServiceOptions) {
             address: client.address,
             ...proof,
           })
+          const data = { session_id: sid, amr: proof.amr, aal: proof.aal }
+          await events(trx, { type: 'session.created', userId: user.id, at, data })
           return { at, refreshToken, session: { sid, ...proof } }
         },
-        { passwordChangedAt: user.passwordChangedAt },
+        // Not after a disable either: it ends every session, so none may begin after it.
+        { passwordChangedAt: user.passwordChangedAt, enabled: true },
       )
       return begun && pair(user, begun.session, begun.refreshToken, begun.at)
     },
@@ -157,7 +181,14 @@ export function createSessionService(options: SessionServiceOptions) {
           const reuse = async (): Promise<RefreshOutcome> => {
             await tokens.revokeFamily(row.userId, row.familyId, now)
             // Its access tokens are refused from now on too, not only when they expire.
-            await sessionRepository(trx).end(row.userId, row.familyId, now)
+            const ended = await sessionRepository(trx).end(row.userId, row.familyId, now)
+            const session = { session_id: row.familyId }
+            const userId = row.userId
+            await events(trx, { type: 'session.reuse_detected', userId, at: now, data: session })
+            if (ended) {
+              const data = { ...session, reason: 'revoked' }
+              await events(trx, { type: 'session.ended', userId, at: now, data })
+            }
             return { ok: false, reused: { familyId: row.familyId, userId: row.userId } }
           }
           if (row.usedAt) return reuse()
@@ -191,7 +222,9 @@ export function createSessionService(options: SessionServiceOptions) {
 
     /** Log out everywhere: every refresh token of the user is revoked. */
     async endAll(userId: string): Promise<void> {
-      await withUserLock(db, userId, (trx) => endSessionsOf(trx, userId, clock.now()))
+      await withUserLock(db, userId, (trx) =>
+        endSessionsOf(trx, userId, clock.now(), 'logout_all', events),
+      )
     },
 
     /** Logout: revokes the token's family. Unknown or spent tokens are fine: logout is idempotent. */
@@ -201,7 +234,9 @@ export function createSessionService(options: SessionServiceOptions) {
       const row = await refreshTokenRepository(db).findById(parsed.id)
       if (!row || !secretMatches(parsed.secret, row.tokenHash)) return
       // Under the user's lock, like a refresh: a successor committed meanwhile is revoked too.
-      await withUserLock(db, row.userId, (trx) => endFamily(trx, row.userId, row.familyId))
+      await withUserLock(db, row.userId, (trx) =>
+        endFamily(trx, row.userId, row.familyId, 'logout'),
+      )
     },
 
     /** The user's live sessions, newest use first. */
@@ -213,7 +248,9 @@ export function createSessionService(options: SessionServiceOptions) {
      * refused from now on. False when it is not the user's, or has ended already.
      */
     async end(userId: string, sessionId: string): Promise<boolean> {
-      const ended = await withUserLock(db, userId, (trx) => endFamily(trx, userId, sessionId))
+      const ended = await withUserLock(db, userId, (trx) =>
+        endFamily(trx, userId, sessionId, 'revoked'),
+      )
       return ended === true
     },
   }

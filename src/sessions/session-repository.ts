@@ -93,13 +93,16 @@ export function sessionRepository(db: Db) {
       return result.numUpdatedRows > 0n
     },
 
-    async endAllOf(userId: string, now: Date): Promise<void> {
-      await db
+    /** Ends every session of the user; the ids of those that were live (not yet expired). */
+    async endAllOf(userId: string, now: Date): Promise<string[]> {
+      const rows = await db
         .updateTable('sessions')
         .set({ ended_at: now.toISOString() })
         .where('user_id', '=', userId)
         .where('ended_at', 'is', null)
+        .returning(['id', 'expires_at'])
         .execute()
+      return rows.filter((row) => toDate(row.expires_at) > now).map((row) => row.id)
     },
 
     /** Housekeeping: ended or expired sessions past `before` are of no use to anyone. */

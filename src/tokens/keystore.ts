@@ -9,6 +9,7 @@ import {
 import type { Clock } from '../clock.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import { createSealer, type Sealer, SealingError } from './sealing.ts'
 
 export const ALG = 'EdDSA'
@@ -24,6 +25,8 @@ export interface KeyStoreOptions {
   cacheSeconds: number
   /** Encrypts private keys at rest (SIGNING_KEY_SECRET); plain when it has no secret. */
   sealer?: Sealer
+  /** Records signing_key.rotated with a rotation (not with the first key of a database). */
+  events?: RecordEvent
 }
 
 /** What the JWKS publishes of a key: the public half only. */
@@ -85,6 +88,7 @@ export function createKeyStore({
   accessTtlSeconds,
   cacheSeconds,
   sealer = createSealer([]),
+  events,
 }: KeyStoreOptions): KeyStore {
   let snapshot: Snapshot | undefined
   let loading: Promise<Snapshot> | undefined
@@ -166,12 +170,17 @@ export function createKeyStore({
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('signing_keys').values(row).execute()
         // The retired private key is never needed again: forget it.
-        await trx
+        const retired = await trx
           .updateTable('signing_keys')
           .set({ retired_at: row.created_at, private_jwk: null })
           .where('generation', '<', generation)
           .where('retired_at', 'is', null)
+          .returning('kid')
           .execute()
+        if (events && generation > 1) {
+          const data = { kid: row.kid, generation, retired: retired.map((key) => key.kid) }
+          await events(trx, { type: 'signing_key.rotated', data })
+        }
       })
       return row.kid
     } catch (error) {

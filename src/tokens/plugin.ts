@@ -23,6 +23,7 @@ export default fp(
       accessTtlSeconds: tokens.accessTtlSeconds,
       cacheSeconds: tokens.keyCacheSeconds,
       sealer,
+      events: app.events.record,
     })
     await keys.init()
     app.decorate('keys', keys)
@@ -37,5 +38,5 @@ export default fp(
       }),
     )
   },
-  { name: 'tokens', dependencies: ['core', 'store'] },
+  { name: 'tokens', dependencies: ['core', 'store', 'events'] },
 )

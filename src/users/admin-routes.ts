@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { invalidField } from '../errors.ts'
-import { bearerAuth, NoContent, problems } from '../schemas.ts'
+import { bearerAuth, problems } from '../schemas.ts'
 import { isUuid } from '../text.ts'
-import { ListQuery, UserIdParams, UserList, userBody } from './schemas.ts'
-import { noSuchUser } from './service.ts'
+import { ListQuery, UserList, userBody } from './schemas.ts'
 
 // Cursors are opaque to clients (base64url of the last id), so the paging key may change.
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
@@ -13,7 +12,7 @@ function decodeCursor(cursor: string): string {
   throw invalidField('cursor', 'invalid_format', 'is not a cursor this service gave out')
 }
 
-/** What admins do with other accounts: list them, delete them. */
+/** Admins list the accounts (deleting and disabling them: authn/account-routes.ts). */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['users']
 
@@ -39,27 +38,6 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const next = page.next ? encodeCursor(page.next) : null
       if (next) reply.header('link', `</user/?limit=${limit}&cursor=${next}>; rel="next"`)
       return { items: page.items.map(userBody), next_cursor: next }
-    },
-  )
-
-  app.delete(
-    '/user/:id',
-    {
-      onRequest: app.authenticate,
-      schema: {
-        summary:
-          'Delete another user (admins; 404 for others). Your own account: DELETE /user/me (403 here)',
-        tags,
-        security: bearerAuth,
-        params: UserIdParams,
-        response: { 204: NoContent, ...problems('invalid_token', 'forbidden', 'not_found') },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      if (!isUuid(id)) throw noSuchUser()
-      await app.users.remove(request.actor, id.toLowerCase())
-      return reply.code(204).send(null)
     },
   )
 }

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.ts'
 import type { OneTimeCodes } from '../codes/one-time-codes.ts'
 import type { Db } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import { type Language, MAIL_CHANNEL } from '../outbox/mail.ts'
 import type { Record } from '../outbox/record.ts'
 import { withUserLock } from './lock.ts'
@@ -12,6 +13,7 @@ import type { User } from './types.ts'
 export interface EmailOptions {
   codes: OneTimeCodes
   record: Record
+  events: RecordEvent
   codeTtlSeconds: number
   /** EMAIL_REQUIRED=on: registration needs an address. */
   required: boolean
@@ -79,6 +81,8 @@ export function createEmailVerification(db: Db, clock: Clock, options: EmailOpti
         // A code proves the address it went to, and no other.
         if (!user?.email || !check.ok || check.sentTo !== user.email) return undefined
         await users.markEmailVerified(user.id, user.email, now)
+        const data = { email: user.email }
+        await options.events(trx, { type: 'user.email_verified', userId: user.id, at: now, data })
         return users.findById(user.id)
       })
       // Returned, not thrown, inside: a wrong try must be committed to count.

@@ -4,6 +4,8 @@ import type { Db } from '../db/schema.ts'
 export interface LockOptions {
   /** Lock only if the password is still the one of that moment (it was checked against it). */
   passwordChangedAt?: Date
+  /** Lock only if the account is not disabled (a session must not begin after a disable). */
+  enabled?: boolean
 }
 
 /**
@@ -34,6 +36,7 @@ export async function withUserLock<T>(
     if (options.passwordChangedAt) {
       query = query.where('password_changed_at', '=', options.passwordChangedAt.toISOString())
     }
+    if (options.enabled) query = query.where('disabled_at', 'is', null)
     const locked = await query.executeTakeFirst()
     return locked.numUpdatedRows > 0n ? work(trx) : undefined
   })

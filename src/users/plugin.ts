@@ -15,6 +15,7 @@ export default fp(
     const email = {
       codes: app.oneTimeCodes,
       record: app.outbox.record,
+      events: app.events.record,
       codeTtlSeconds: app.config.recovery.emailCodeTtlSeconds,
       required: app.config.recovery.emailRequired,
     }
@@ -33,6 +34,6 @@ export default fp(
   },
   {
     name: 'users',
-    dependencies: ['core', 'store', 'passwords', 'throttle', 'outbox', 'one-time-codes'],
+    dependencies: ['core', 'store', 'passwords', 'throttle', 'outbox', 'events', 'one-time-codes'],
   },
 )

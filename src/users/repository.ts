@@ -40,6 +40,7 @@ function withHash(row: Row): UserWithHash {
     emailVerifiedAt: row.email_verified_at === null ? null : toDate(row.email_verified_at),
     // PostgreSQL answers EXISTS with a boolean, SQLite with 0 or 1.
     mfaEnabled: row.mfa_enabled === true || row.mfa_enabled === 1,
+    disabledAt: row.disabled_at === null ? null : toDate(row.disabled_at),
     passwordHash: row.password_hash,
   }
 }
@@ -175,6 +176,20 @@ export function userRepository(db: Db) {
         .set({ email_verified_at: now.toISOString() })
         .where('id', '=', id)
         .where('email', '=', address)
+        .executeTakeFirst()
+      return result.numUpdatedRows > 0n
+    },
+
+    /**
+     * Disables (a time) or enables (null) the account, if it is not so already: true when this
+     * call changed it. Under the user's lock, with its sessions ended in the same transaction.
+     */
+    async setDisabled(id: string, at: Date | null, reason: string | null): Promise<boolean> {
+      const result = await db
+        .updateTable('users')
+        .set({ disabled_at: at?.toISOString() ?? null, disabled_reason: reason })
+        .where('id', '=', id)
+        .where('disabled_at', at ? 'is' : 'is not', null)
         .executeTakeFirst()
       return result.numUpdatedRows > 0n
     },

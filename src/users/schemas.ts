@@ -13,6 +13,7 @@ const EXAMPLE_USER = {
   email: 'alice@example.com',
   email_verified: true,
   mfa_enabled: false,
+  disabled_at: null,
 }
 
 export const UserSchema = Type.Object(
@@ -31,6 +32,9 @@ export const UserSchema = Type.Object(
       description:
         'An active second factor exists: logging in takes a second step, and changes to the account need an access token with aal2',
     }),
+    disabled_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When an admin disabled the account (no sign-in, no tokens); null when enabled',
+    }),
   },
   { examples: [EXAMPLE_USER] },
 )
@@ -45,6 +49,7 @@ export function userBody(user: User): UserBody {
     email: user.email,
     email_verified: user.email !== null && user.emailVerifiedAt !== null,
     mfa_enabled: user.mfaEnabled,
+    disabled_at: user.disabledAt?.toISOString() ?? null,
   }
 }
 

@@ -46,6 +46,10 @@ export interface Actor {
 
 export const noSuchUser = () => new AppError('not_found', { detail: 'No such user.' })
 
+/** 403 account_disabled, once the proof was right (a wrong one still gets the ordinary 401). */
+export const accountDisabled = () =>
+  new AppError('account_disabled', { detail: 'An admin has disabled this account.' })
+
 /** Only password rules failed → password_policy; anything else → validation_failed (with all). */
 export function rejected(errors: FieldError[]): AppError {
   const code = errors.every((e) => e.field.endsWith('password'))
@@ -54,7 +58,7 @@ export function rejected(errors: FieldError[]): AppError {
   return new AppError(code, { errors })
 }
 
-/** Accounts: creating them, reading them, and an admin deleting them. */
+/** Accounts: creating them and reading them. */
 export function createUserService(options: UserServiceOptions) {
   const { db, clock, hasher, policy, throttle, email: emailOptions } = options
   const users = userRepository(db)
@@ -134,6 +138,13 @@ export function createUserService(options: UserServiceOptions) {
             now,
             email,
           })
+          const data = { login: user.login, email: user.email }
+          await emailOptions.events(trx, {
+            type: 'user.registered',
+            userId: user.id,
+            at: now,
+            data,
+          })
           if (email) {
             const language = registration.language ?? 'en'
             await mailVerificationCode(trx, emailOptions, user, email.address, language, now)
@@ -160,20 +171,6 @@ export function createUserService(options: UserServiceOptions) {
       const items = rows.slice(0, limit)
       const last = items.at(-1)
       return { items, next: rows.length > limit && last ? last.id : undefined }
-    },
-
-    /**
-     * An admin deletes another account. Nobody deletes their own by id: that is
-     * DELETE /user/me, confirmed by the password (authn/credentials.ts). Others' ids get the
-     * same 404 as ids that do not exist.
-     */
-    async remove(actor: Actor, id: string): Promise<void> {
-      if (actor.id === id) {
-        throw new AppError('forbidden', {
-          detail: 'Delete your own account with DELETE /user/me, confirmed by your password.',
-        })
-      }
-      if (actor.role !== 'admin' || !(await users.remove(id))) throw noSuchUser()
     },
   }
 }

@@ -19,6 +19,8 @@ export interface User {
   emailVerifiedAt: Date | null
   /** An active second factor exists: logins take a second step, and changes need AAL2. */
   mfaEnabled: boolean
+  /** When an admin disabled the account (no sign-in, no tokens), or null. */
+  disabledAt: Date | null
 }
 
 /** The stored account with its hash: only the password check (authn/password.ts) reads it. */

@@ -49,6 +49,7 @@ for (const dialect of dialects()) {
         email: null,
         email_verified: false,
         mfa_enabled: false,
+        disabled_at: null,
       })
       // The access token is accepted at once.
       await assertTokenAccepted(app, body.access_token, created.id, 'the new access token')

@@ -12,6 +12,7 @@ export const NO_SUCH_UUID = '01a2008d-2e29-7252-ac0e-b2345badb6bc'
 
 /** The fields of a public user (GET /user/me, /user/{id}, POST /user/), sorted. */
 export const USER_FIELDS = [
+  'disabled_at',
   'email',
   'email_verified',
   'id',

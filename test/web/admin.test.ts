@@ -117,7 +117,7 @@ test('a user deleted meanwhile by someone else: "not found" is said, and the lis
     await signInUi(tab, 'root')
     await openApp(tab, '#/users')
     await page.locator('tr[data-user="w01"]').waitFor()
-    await web.app.users.remove(root, victim.id)
+    await web.app.accounts.remove(root, victim.id)
     await page.getByRole('button', { name: 'Delete user w01' }).click()
     await page.getByRole('button', { name: 'Yes, delete w01' }).click()
     await page.getByRole('alert').filter({ hasText: 'it may have been deleted already' }).waitFor()

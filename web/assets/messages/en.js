@@ -337,6 +337,7 @@ const en = {
     'To do this, sign in again with your second factor: this session was signed in without it.',
   'problem.invalid_refresh_token': 'Your session has ended. Please sign in again.',
   'problem.forbidden': 'You are not allowed to do this.',
+  'problem.account_disabled': 'This account has been disabled by an administrator.',
   'problem.not_found': 'Not found: it may have been deleted already.',
   'problem.method_not_allowed': 'The service does not support this action. Reload the page.',
   'problem.request_timeout': 'The request took too long to arrive. Try again.',
