@@ -79,6 +79,8 @@ for (const dialect of dialects()) {
       const env = natsEnv(NATS_URL, names)
 
       const first = await startServer(t, { databaseUrl: url, env })
+      const banner = `  nats:     ${NATS_URL}, stream ${names.stream}, subjects ${names.prefix}.<type>\n`
+      assert.ok(first.stderr().includes(banner), first.stderr())
       const atKill = await eventually(() => streamInfo(NATS_URL, names.stream), {
         what: 'the first events in the stream',
         until: (info) => (info?.state.messages ?? 0) > 0,
