@@ -132,9 +132,9 @@ export function createWebhookService(options: WebhookServiceOptions) {
     },
 
     /**
-     * Tries a delivery again at once, with a fresh retry schedule: a failed one, a pending one
-     * (now rather than at its next time), and a delivered one too (the receiver lost it; the
-     * webhook-id is the same, so a receiver that keeps ids takes it once).
+     * Tries a delivery again at once: a failed one on a fresh retry schedule, a pending one now
+     * rather than at its next time (its schedule goes on), and a delivered one too (the receiver
+     * lost it; the webhook-id is the same, so a receiver that keeps ids takes it once).
      */
     async retry(id: string, deliveryId: string): Promise<DeliveryBody> {
       const webhook = await find(id)
