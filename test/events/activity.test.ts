@@ -133,7 +133,12 @@ for (const dialect of dialects()) {
         401,
         'invalid_token',
       )
-      for (const query of [{ limit: 0 }, { limit: 101 }, { cursor: 'nonsense' }]) {
+      const queries: Array<Record<string, string | number>> = [
+        { limit: 0 },
+        { limit: 101 },
+        { cursor: 'nonsense' },
+      ]
+      for (const query of queries) {
         assertProblem(
           await activity(app, alice.access_token, query),
           422,

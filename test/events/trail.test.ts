@@ -2,6 +2,7 @@
 // 8288 Link), filtered by user, type and time; its query validated; closed to everybody else.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import type { App } from '../../src/app.ts'
 import {
   allPages,
   audit,
@@ -66,7 +67,7 @@ for (const dialect of dialects()) {
       let url: string | undefined = '/audit/?limit=3'
       let round = 0
       while (url) {
-        const res = await app.inject({
+        const res: Awaited<ReturnType<App['inject']>> = await app.inject({
           method: 'GET',
           url,
           headers: { authorization: `Bearer ${admin.access_token}` },

@@ -113,15 +113,19 @@ export function from(app: App, address: string, userAgent: string): App {
   return Object.create(app, { inject: { value: inject } }) as App
 }
 
+/** A query string of `query` (values as text), with its "?" when not empty. */
+function queryString(query: Record<string, string | number>): string {
+  const search = new URLSearchParams()
+  for (const [key, value] of Object.entries(query)) search.set(key, String(value))
+  return search.size > 0 ? `?${search}` : ''
+}
+
 export function audit(app: App, token: string, query: Record<string, string | number> = {}) {
-  const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))
-  const url = `/audit/${search.size > 0 ? `?${search}` : ''}`
-  return app.inject({ method: 'GET', url, headers: bearer(token) })
+  return app.inject({ method: 'GET', url: `/audit/${queryString(query)}`, headers: bearer(token) })
 }
 
 export function activity(app: App, token: string, query: Record<string, string | number> = {}) {
-  const search = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]))
-  const url = `/user/me/activity${search.size > 0 ? `?${search}` : ''}`
+  const url = `/user/me/activity${queryString(query)}`
   return app.inject({ method: 'GET', url, headers: bearer(token) })
 }
 
@@ -135,7 +139,11 @@ export async function allPages(
   let url: string | undefined = first
   let pages = 0
   while (url) {
-    const res = await app.inject({ method: 'GET', url, headers: bearer(token) })
+    const res: Awaited<ReturnType<App['inject']>> = await app.inject({
+      method: 'GET',
+      url,
+      headers: bearer(token),
+    })
     assert.equal(res.statusCode, 200, `${url}: ${res.body}`)
     const body = res.json() as { items: TrailEvent[]; next_cursor: string | null }
     items.push(...body.items)
