@@ -245,5 +245,37 @@ for (const dialect of dialects()) {
       assertNoSecretIn(stored, secrets, 'the trail')
       assertNoSecretIn(payloads, secrets, 'the events in the outbox')
     })
+
+    test("address and user agent are the request's: the agent cut at 256 characters, a forwarded address only from a trusted proxy", async (t) => {
+      const { app } = await makeApp(t, { dialect, env: { TRUST_PROXY: '10.0.0.1' } })
+      const long = `Agent/${'x'.repeat(400)}`
+      const forwarded = (remoteAddress: string, loginName: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/user/',
+          payload: { login: loginName, password: PASSWORD },
+          remoteAddress,
+          headers: { 'user-agent': long, 'x-forwarded-for': '198.51.100.99' },
+        })
+      assert.equal((await forwarded('10.0.0.1', 'viaproxy')).statusCode, 201)
+      assert.equal((await forwarded('192.0.2.50', 'direct')).statusCode, 201)
+      const noAgent = await app.inject({
+        method: 'POST',
+        url: '/user/',
+        payload: { login: 'noagent', password: PASSWORD },
+        headers: { 'user-agent': undefined },
+      })
+      assert.equal(noAgent.statusCode, 201, noAgent.body)
+      const byLogin = Object.fromEntries(
+        (await eventsOf(app, 'user.registered')).map((e) => [e.data.login, e]),
+      )
+      assert.equal(byLogin.viaproxy?.address, '198.51.100.99')
+      assert.equal(byLogin.direct?.address, '192.0.2.50')
+      for (const name of ['viaproxy', 'direct']) {
+        assert.equal(byLogin[name]?.user_agent, long.slice(0, 256), name)
+      }
+      assert.equal(byLogin.noagent?.user_agent, null)
+      assert.equal(byLogin.noagent?.address, '127.0.0.1')
+    })
   })
 }
