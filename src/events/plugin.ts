@@ -57,8 +57,9 @@ export default fp(
     })
 
     // Every event a request causes says from where, and by whom once Bearer authentication has
-    // found the caller (context.ts).
-    app.addHook('onRequest', (request, _reply, done) => {
+    // found the caller (context.ts). Set just before the handler: a context entered earlier would
+    // be lost while the body is read (stream callbacks run in the socket's async context).
+    app.addHook('preHandler', (request, _reply, done) => {
       const userAgent = request.headers['user-agent']
       runInContext(
         {
