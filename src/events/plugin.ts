@@ -108,21 +108,25 @@ export default fp(
 
     // Each event once into every sink: the sinks' rows and the removal of the fan-out row commit
     // together, so a crash between them cannot fan an event out twice.
-    app.outbox.consume(EVENTS_CHANNEL, async (message) => {
-      const event = message.payload as Event
-      const fanned = await db.transaction().execute(async (trx) => {
-        const still = await trx
-          .deleteFrom('outbox')
-          .where('id', '=', message.id)
-          .where('attempts', '=', message.attempts)
-          .executeTakeFirst()
-        // Our claim ran out and another instance took it over: that one fans it out.
-        if (Number(still.numDeletedRows) !== 1) return false
-        for (const fanOut of sinks.values()) await fanOut(trx, event)
-        return true
-      })
-      if (fanned) fannedOut.inc({ type: event.type })
-    }, FAN_OUT)
+    app.outbox.consume(
+      EVENTS_CHANNEL,
+      async (message) => {
+        const event = message.payload as Event
+        const fanned = await db.transaction().execute(async (trx) => {
+          const still = await trx
+            .deleteFrom('outbox')
+            .where('id', '=', message.id)
+            .where('attempts', '=', message.attempts)
+            .executeTakeFirst()
+          // Our claim ran out and another instance took it over: that one fans it out.
+          if (Number(still.numDeletedRows) !== 1) return false
+          for (const fanOut of sinks.values()) await fanOut(trx, event)
+          return true
+        })
+        if (fanned) fannedOut.inc({ type: event.type })
+      },
+      FAN_OUT,
+    )
 
     const timer = setInterval(() => {
       prune()
