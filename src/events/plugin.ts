@@ -43,7 +43,13 @@ declare module 'fastify' {
 const PRUNE_EVERY_MS = 3600_000
 // A fan-out takes milliseconds: after a crash, what its instance had claimed moves on to the
 // sinks within 15 s, not the outbox's default 2 minutes. It never gives up (a sink's table away).
-const FAN_OUT = { leaseMs: 15_000, retryForMs: Number.POSITIVE_INFINITY, batch: 50 }
+// Its log line per event is debug: the sinks' deliveries are the ones an operator reads.
+const FAN_OUT = {
+  leaseMs: 15_000,
+  retryForMs: Number.POSITIVE_INFINITY,
+  batch: 50,
+  deliveredLevel: 'debug',
+} as const
 const PRUNE_BATCH = 1000
 
 /** The audit trail and the fan-out of its events to the sinks, through the outbox. */

@@ -5,7 +5,7 @@ import { createOutboxWorker, type OutboxWorker, type WorkerOptions } from './wor
 
 export type ConsumeOptions = Pick<
   WorkerOptions,
-  'onOutcome' | 'describe' | 'retryForMs' | 'pollMs' | 'leaseMs' | 'batch'
+  'onOutcome' | 'describe' | 'retryForMs' | 'pollMs' | 'leaseMs' | 'batch' | 'deliveredLevel'
 >
 
 /**

@@ -37,6 +37,8 @@ export interface WorkerOptions {
   onOutcome?(outcome: Outcome, message: OutboxMessage): void
   /** What log lines may say about a message besides its id (a masked address; never a secret). */
   describe?(message: OutboxMessage): Record<string, unknown>
+  /** The level of a delivery's log line: debug for an internal hop (the events fan-out). */
+  deliveredLevel?: 'info' | 'debug'
   /** How long failures are retried before the message is dropped (default 24 h). */
   retryForMs?: number
   pollMs?: number
@@ -120,7 +122,7 @@ export function createOutboxWorker(options: WorkerOptions) {
     }
     await outbox.remove(message.id)
     options.onOutcome?.('sent', message)
-    log.info(about(message), 'outbox: delivered')
+    log[options.deliveredLevel ?? 'info'](about(message), 'outbox: delivered')
   }
 
   /** One pass: everything due now, batch after batch; how many messages it settled. */

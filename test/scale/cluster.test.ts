@@ -280,7 +280,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
       )
       assert.deepEqual(body, {
         status: 'ok',
-        checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok' },
+        checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok', webhooks: 'ok' },
       })
     }
     for (let i = 0; i < 4; i++) {
@@ -288,7 +288,7 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
       assert.equal(res.status, 200)
       assert.deepEqual(await res.json(), {
         status: 'ok',
-        checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok' },
+        checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok', webhooks: 'ok' },
       })
     }
 

@@ -178,7 +178,7 @@ describe('Redis outage', () => {
     const ready = await readyWhen(app, 'ok')
     assert.deepEqual(ready.json(), {
       status: 'ok',
-      checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok' },
+      checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok', webhooks: 'ok' },
     })
     answered(await register(app, 'alice'), 201, 'register before the outage')
     answered(await login(app, 'alice', WRONG), 401, 'wrong password before the outage')
@@ -193,7 +193,7 @@ describe('Redis outage', () => {
     const degraded = await readyWhen(app, 'degraded')
     assert.deepEqual(degraded.json(), {
       status: 'degraded',
-      checks: { database: 'ok', signing_key: 'ok', redis: 'down', mail: 'ok' },
+      checks: { database: 'ok', signing_key: 'ok', redis: 'down', mail: 'ok', webhooks: 'ok' },
     })
     await eventually(() => (logged(h, WARN, /redis unreachable/).length > 0 ? true : undefined), {
       what: 'warning that redis is unreachable',
@@ -228,7 +228,7 @@ describe('Redis outage', () => {
     const recovered = await readyWhen(app, 'ok')
     assert.deepEqual(recovered.json(), {
       status: 'ok',
-      checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok' },
+      checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok', webhooks: 'ok' },
     })
     assert.deepEqual(await redis.keys(prefix), [], 'a restarted Redis starts empty')
     answered(await register(app, 'carol'), 201, 'register after the outage')

@@ -75,7 +75,7 @@ describe('throttling shared through Redis (two instances, postgres)', () => {
         assert.equal(res.statusCode, 200, res.body)
         assert.deepEqual(res.json(), {
           status: 'ok',
-          checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok' },
+          checks: { database: 'ok', signing_key: 'ok', redis: 'ok', mail: 'ok', webhooks: 'ok' },
         })
         elapsed = stopwatch()
         const status = await app.sharedState.status()
