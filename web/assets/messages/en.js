@@ -380,7 +380,7 @@ const en = {
   'users.enable': 'Enable',
   'users.enableLabel': 'Enable {login}',
   'users.signOut': 'Sign out everywhere',
-  'users.signOutLabel': 'Sign {login} out everywhere',
+  'users.signOutLabel': 'Sign out everywhere: {login}',
   'users.disableLegend': 'Disable the account',
   'users.disableConfirm':
     'Disable {login}? Every session of the account ends at once, and it cannot sign in until it is enabled again.',

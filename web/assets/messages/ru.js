@@ -391,7 +391,7 @@ const ru = {
   'users.enable': 'Включить',
   'users.enableLabel': 'Включить {login}',
   'users.signOut': 'Выйти везде',
-  'users.signOutLabel': 'Завершить все сеансы {login}',
+  'users.signOutLabel': 'Выйти везде: {login}',
   'users.disableLegend': 'Отключение учётной записи',
   'users.disableConfirm':
     'Отключить {login}? Все сеансы этой учётной записи сразу завершатся, и войти в неё будет нельзя, пока её снова не включат.',
@@ -425,7 +425,7 @@ const ru = {
   'webhooks.copy': 'Копировать секрет',
   'webhooks.copied': 'Секрет скопирован.',
   'webhooks.copyFailed': 'Скопировать не удалось: выделите его и скопируйте сами.',
-  'webhooks.hideSecret': 'Я сохранил его: скрыть',
+  'webhooks.hideSecret': 'Я его сохранил(а): скрыть',
   'webhooks.listTitle': 'Ваши вебхуки',
   'webhooks.loading': 'Загружаем вебхуки…',
   'webhooks.empty': 'Вебхуков пока нет.',

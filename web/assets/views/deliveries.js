@@ -101,7 +101,11 @@ export function deliveriesPanel(context, webhook) {
       'li',
       { 'data-delivery': delivery.id, 'data-status': status },
       what,
-      h('p', { class: 'event-meta' }, ...details(delivery)),
+      h(
+        'p',
+        { class: 'event-meta' },
+        ...details(delivery).flatMap((node, i) => (i > 0 ? [' ', node] : [node])),
+      ),
     )
     if (delivery.last_error) row.append(h('p', { class: 'event-note' }, delivery.last_error))
     if (status === 'failed') {

@@ -50,14 +50,15 @@ function item(event, admin) {
       ),
     ),
   )
-  if (event.address) meta.append(part('event.address', document.createTextNode(event.address)))
+  // Spaces between the parts, for those who hear them; the eye sees the dots of app.css.
+  if (event.address) meta.append(' ', part('event.address', document.createTextNode(event.address)))
   if (event.user_agent) {
     const { user_agent: agent } = event
     const device = live(
       () =>
         shortAgent(agent, (browser, system) => t('devices.browserOn', { browser, system })) ?? '',
     )
-    meta.append(part('event.device', h('span', { title: agent }, device)))
+    meta.append(' ', part('event.device', h('span', { title: agent }, device)))
   }
   const note = eventNote(event, { admin })
   return h(

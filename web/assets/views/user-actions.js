@@ -1,6 +1,7 @@
-// What an administrator does to another account, from its row in the user list or from its
-// events: see its events, disable it (asked first, with an optional note for the trail) or enable
-// it, sign it out everywhere, delete it (asked first). The admin's own account has none of these
+// What an administrator does to another account, from its row in the user list (see its events,
+// disable or enable it, delete it) or from its own page (disable or enable it, sign it out
+// everywhere). Disabling and deleting are asked first; disabling takes an optional note for the
+// trail. The admin's own account has none of these
 // here (the service refuses them): it is managed on the account page.
 
 import { disableUser, enableUser, endUserSessions } from '../admin-api.js'
@@ -16,13 +17,16 @@ import { tr, trAttr } from '../i18n.js'
 /**
  * @typedef {object} ControlOptions
  * @property {boolean} own the admin's own account
- * @property {boolean} [list] in the user list: with a link to the events, and Delete
+ * @property {boolean} [list] in the user list: a link to its page (with its events), and Delete;
+ *   else "Sign out everywhere"
  * @property {{ fields: Record<string, never>, setError: (messages: Node[]) => void }} target where
  *   errors are said
  * @property {(user: User) => void} changed the account as it now is (disabled or enabled): the
  *   caller shows it anew, the focus on its new toggle button (focusToggle)
  * @property {(user: User) => Promise<void>} [removed] after a deletion
  * @property {(user: User) => Promise<void>} [gone] the account was deleted meanwhile
+ * @property {(question: Node | null) => void} place shows a question (disable? delete?) where
+ *   it has room, or (null) takes it away
  */
 
 /**
@@ -63,6 +67,7 @@ export function userControls(context, user, options) {
 
   /** @param {string} [focus] the data-action of the button to give the focus to */
   const showButtons = (focus) => {
+    options.place(null)
     /** @type {HTMLElement[]} */
     const controls = options.list ? [eventsLink()] : []
     if (options.own) {
@@ -79,9 +84,13 @@ export function userControls(context, user, options) {
       if (user.disabled_at) void enable(toggle)
       else askDisable()
     })
-    const signOut = button('users.signOut', 'users.signOutLabel', user)
-    signOut.addEventListener('click', () => void endSessions(signOut))
-    controls.push(toggle, signOut)
+    controls.push(toggle)
+    // In the list, room is short: signing out everywhere is on the account's own page.
+    if (!options.list) {
+      const signOut = button('users.signOut', 'users.signOutLabel', user)
+      signOut.addEventListener('click', () => void endSessions(signOut))
+      controls.push(signOut)
+    }
     if (options.list) {
       const remove = button('users.delete', 'users.deleteLabel', user, 'danger')
       remove.addEventListener('click', askDelete)
@@ -145,7 +154,7 @@ export function userControls(context, user, options) {
         else throw problem
       }
     })
-    root.replaceChildren(question.form)
+    options.place(h('div', { class: 'question' }, question.form))
     reason.input.focus()
   }
 
@@ -166,9 +175,13 @@ export function userControls(context, user, options) {
         await refused(problem)
       }
     })
-    root.replaceChildren(
-      h('p', {}, tr('users.confirm', { login: user.login })),
-      h('div', { class: 'actions' }, yes, no),
+    options.place(
+      h(
+        'div',
+        { class: 'question' },
+        h('p', { class: 'warning' }, tr('users.confirm', { login: user.login })),
+        h('div', { class: 'actions' }, yes, no),
+      ),
     )
     yes.focus()
   }

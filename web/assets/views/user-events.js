@@ -56,6 +56,7 @@ export function userEventsView(context, me, params) {
 
   /** @param {User} user */
   function show(user) {
+    const question = h('div', {})
     const controls = userControls(context, user, {
       own: user.id === me.id,
       target,
@@ -66,6 +67,7 @@ export function userEventsView(context, me, params) {
       gone: async () => {
         details.hidden = true
       },
+      place: (node) => question.replaceChildren(...(node ? [node] : [])),
     })
     details.replaceChildren(
       h('h2', { id: 'user-details' }, user.login),
@@ -78,6 +80,7 @@ export function userEventsView(context, me, params) {
         entry('userEvents.state', state(user), 'state'),
       ),
       controls,
+      question,
     )
     details.hidden = false
   }

@@ -89,6 +89,8 @@ export function usersView(context, me) {
   /** @param {User} user */
   function row(user) {
     const own = user.id === me.id
+    /** @type {HTMLTableRowElement | null} */
+    let question = null
     const controls = userControls(context, user, {
       own,
       list: true,
@@ -96,6 +98,7 @@ export function usersView(context, me) {
       changed(updated) {
         // The row shown anew, in its place: the badge and the button follow the account.
         const fresh = row(updated)
+        question?.remove()
         element.replaceWith(fresh)
         focusToggle(fresh)
       },
@@ -105,6 +108,18 @@ export function usersView(context, me) {
       },
       // Someone else deleted it meanwhile: show the list as it is now (the error is said).
       gone: () => load(),
+      // A question takes a row of its own under the user's, the table's whole width.
+      place(node) {
+        question?.remove()
+        question = node
+          ? h(
+              'tr',
+              { class: 'question', 'data-question': user.login },
+              h('td', { colspan: 5 }, node),
+            )
+          : null
+        if (question) element.after(question)
+      },
     })
     const badge = disabledBadge(user)
     const element = h(
