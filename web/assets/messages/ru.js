@@ -8,7 +8,7 @@ const ru = {
   'nav.label': 'Основное',
   'nav.signin': 'Вход',
   'nav.signup': 'Регистрация',
-  'nav.account': 'Ваша учётная запись',
+  'nav.account': 'Учётная запись',
   'nav.security': 'Безопасность',
   'nav.users': 'Пользователи',
   'nav.activity': 'Журнал',

@@ -25,6 +25,7 @@ import { tr, trAttr } from '../i18n.js'
  *   caller shows it anew, the focus on its new toggle button (focusToggle)
  * @property {(user: User) => Promise<void>} [removed] after a deletion
  * @property {(user: User) => Promise<void>} [gone] the account was deleted meanwhile
+ * @property {() => void} [signedOut] after "Sign out everywhere"
  * @property {(question: Node | null) => void} place shows a question (disable? delete?) where
  *   it has room, or (null) takes it away
  */
@@ -121,6 +122,7 @@ export function userControls(context, user, options) {
     try {
       await endUserSessions(user.id)
       context.announce(tr('status.userSignedOut', { login: user.login }))
+      options.signedOut?.()
     } catch (problem) {
       await refused(problem)
     } finally {

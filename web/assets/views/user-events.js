@@ -43,15 +43,16 @@ export function userEventsView(context, me, params) {
   const error = messageArea()
   const target = { fields: {}, setError: error.setError }
   const details = h('section', { class: 'card', 'aria-labelledby': 'user-details', hidden: true })
+  const list = eventList({
+    load: (limit, cursor) => userEvents(id, limit, cursor),
+    admin: true,
+    labelledBy: 'user-events',
+  })
   const events = h(
     'section',
     { class: 'card', 'aria-labelledby': 'user-events' },
     h('h2', { id: 'user-events' }, tr('userEvents.listTitle')),
-    eventList({
-      load: (limit, cursor) => userEvents(id, limit, cursor),
-      admin: true,
-      labelledBy: 'user-events',
-    }).element,
+    list.element,
   )
 
   /** @param {User} user */
@@ -63,7 +64,10 @@ export function userEventsView(context, me, params) {
       changed(updated) {
         show(updated)
         focusToggle(details)
+        void list.reload()
       },
+      // Signed out everywhere: the sessions' ends are events too.
+      signedOut: () => void list.reload(),
       gone: async () => {
         details.hidden = true
       },

@@ -113,8 +113,12 @@ export function webhooksView(context) {
         }
       })
       actions.replaceChildren(
-        h('p', { class: 'warning' }, tr('webhooks.deleteConfirm', { url: webhook.url })),
-        h('div', { class: 'actions' }, yes, no),
+        h(
+          'div',
+          { class: 'question' },
+          h('p', { class: 'warning' }, tr('webhooks.deleteConfirm', { url: webhook.url })),
+          h('div', { class: 'actions' }, yes, no),
+        ),
       )
       yes.focus()
     }
