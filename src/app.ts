@@ -31,6 +31,7 @@ import { enforceTimeouts } from './http/timeouts.ts'
 import { validatorCompiler } from './http/validation.ts'
 import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
+import natsPlugin from './nats/plugin.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import passkeysPlugin from './passkeys/plugin.ts'
 import passkeyRoutes from './passkeys/routes.ts'
@@ -165,6 +166,7 @@ export function buildApp(options: AppOptions) {
   app.register(storePlugin, { store: options.store })
   app.register(outboxPlugin)
   app.register(eventsPlugin)
+  app.register(natsPlugin)
   app.register(mailPlugin)
   app.register(codesPlugin)
   app.register(passwordsPlugin, { hasher: options.hasher })

@@ -49,6 +49,11 @@ function banner(
   lines.push(`  database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`)
   lines.push(`  mail:     ${mailDestination(config.mail)}`)
   lines.push(`  metrics:  ${metrics}`)
+  const { natsUrl, natsStream, natsSubjectPrefix } = config.events
+  if (natsUrl) {
+    const url = natsUrl.replace(/\/\/[^@/]*@/, '//***@')
+    lines.push(`  nats:     ${url}, stream ${natsStream}, subjects ${natsSubjectPrefix}.<type>`)
+  }
   if (tls?.local) {
     const ca = relative(process.cwd(), tls.local.caPath) || tls.local.caPath
     lines.push(`  local CA: ${ca}`, `  SHA-256:  ${tls.local.fingerprint}`)

@@ -91,6 +91,8 @@ describe('loadConfig', () => {
             (s) => s * 1000,
           ),
         },
+        natsStream: 'USERSVC_EVENTS',
+        natsSubjectPrefix: 'usersvc.events',
       },
     })
   })

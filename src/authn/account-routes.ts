@@ -69,6 +69,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/user/:id/disable',
     {
       onRequest: app.authenticate,
+      // The body is optional: a POST without one has no reason (its schema alone would say
+      // "must be an object" to an absent body).
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
       schema: {
         summary:
           'Disable another user (admins; 404 for others): every session ends at once, and sign-in is 403 account_disabled',

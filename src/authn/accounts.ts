@@ -71,10 +71,12 @@ export function createAccountService({ db, clock, events }: AccountServiceOption
     /** Signs the user out everywhere (a stolen device, say): every session ends at once. */
     async endSessions(actor: Actor, id: string): Promise<void> {
       assertAdmin(actor, id)
-      const done = await withUserLock(db, id, (trx) =>
-        endSessionsOf(trx, id, clock.now(), 'admin', events),
-      )
-      if (done === undefined) throw noSuchUser()
+      // endSessionsOf answers nothing: true says the lock was had (the user exists).
+      const done = await withUserLock(db, id, async (trx) => {
+        await endSessionsOf(trx, id, clock.now(), 'admin', events)
+        return true
+      })
+      if (!done) throw noSuchUser()
     },
 
     /** Every session ends, and its access tokens are refused at once; sign-in is 403. */

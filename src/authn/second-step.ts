@@ -205,6 +205,11 @@ export function createSecondStep(options: SecondStepOptions) {
           detail: 'The code, recovery code or passkey did not prove this account.',
         })
       }
+      // A right proof for an account disabled since the first step: 403, as after a password.
+      if (user.disabledAt) {
+        await loginFailed(db, events, user.id, 'account_disabled', 'second_step')
+        throw accountDisabled()
+      }
       const pair = await sessions.start(
         user,
         { amr: ['pwd', method, 'mfa'], aal: 'aal2' },

@@ -15,6 +15,14 @@ export const env = {
   }),
   // nats://host:port: every event is also published to JetStream (stream USERSVC_EVENTS).
   NATS_URL: Type.Optional(Type.String({ minLength: 1 })),
+  // The JetStream stream (created when missing) and the subjects' prefix: <prefix>.<type>. Set
+  // them apart when several deployments share one NATS account (staging and production, say).
+  NATS_STREAM: Type.String({ default: 'USERSVC_EVENTS', pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+  NATS_SUBJECT_PREFIX: Type.String({
+    default: 'usersvc.events',
+    pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$',
+    maxLength: 200,
+  }),
 }
 
 export interface EventsConfig {
@@ -26,6 +34,9 @@ export interface EventsConfig {
   }
   /** undefined: no NATS. */
   natsUrl?: string
+  /** The JetStream stream events go into, and the prefix of their subjects (<prefix>.<type>). */
+  natsStream: string
+  natsSubjectPrefix: string
 }
 
 export function read(e: EnvOf<typeof env>): EventsConfig {
@@ -36,5 +47,7 @@ export function read(e: EnvOf<typeof env>): EventsConfig {
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE.split(',').map((s) => Math.round(Number(s) * 1000)),
     },
     ...(e.NATS_URL ? { natsUrl: e.NATS_URL } : {}),
+    natsStream: e.NATS_STREAM,
+    natsSubjectPrefix: e.NATS_SUBJECT_PREFIX,
   }
 }

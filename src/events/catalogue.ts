@@ -89,9 +89,13 @@ export interface NewEvent {
 /** Records an event inside the transaction of its change (events/record.ts). */
 export type RecordEvent = (trx: import('../db/schema.ts').Db, event: NewEvent) => Promise<Event>
 
-/** The user's own view of an event: failed sign-ins without the internal reason. */
+// What the trail keeps for admins only: why a sign-in failed, and an admin's note on disabling
+// (DisableBody in authn/account-routes.ts: "never shown to the user").
+const HIDDEN_REASON: ReadonlySet<EventType> = new Set(['login.failed', 'user.disabled'])
+
+/** The user's own view of an event: failed sign-ins and disables without the internal reason. */
 export function ownView(event: Event): Event {
-  if (event.type !== 'login.failed') return event
+  if (!HIDDEN_REASON.has(event.type)) return event
   const { reason: _hidden, ...data } = event.data
   return { ...event, data }
 }

@@ -41,6 +41,9 @@ declare module 'fastify' {
 }
 
 const PRUNE_EVERY_MS = 3600_000
+// A fan-out takes milliseconds: after a crash, what its instance had claimed moves on to the
+// sinks within 15 s, not the outbox's default 2 minutes. It never gives up (a sink's table away).
+const FAN_OUT = { leaseMs: 15_000, retryForMs: Number.POSITIVE_INFINITY, batch: 50 }
 const PRUNE_BATCH = 1000
 
 /** The audit trail and the fan-out of its events to the sinks, through the outbox. */
@@ -57,8 +60,9 @@ export default fp(
     })
 
     // Every event a request causes says from where, and by whom once Bearer authentication has
-    // found the caller (context.ts).
-    app.addHook('onRequest', (request, _reply, done) => {
+    // found the caller (context.ts). Set just before the handler: a context entered earlier would
+    // be lost while the body is read (stream callbacks run in the socket's async context).
+    app.addHook('preHandler', (request, _reply, done) => {
       const userAgent = request.headers['user-agent']
       runInContext(
         {
@@ -104,21 +108,25 @@ export default fp(
 
     // Each event once into every sink: the sinks' rows and the removal of the fan-out row commit
     // together, so a crash between them cannot fan an event out twice.
-    app.outbox.consume(EVENTS_CHANNEL, async (message) => {
-      const event = message.payload as Event
-      const fanned = await db.transaction().execute(async (trx) => {
-        const still = await trx
-          .deleteFrom('outbox')
-          .where('id', '=', message.id)
-          .where('attempts', '=', message.attempts)
-          .executeTakeFirst()
-        // Our claim ran out and another instance took it over: that one fans it out.
-        if (Number(still.numDeletedRows) !== 1) return false
-        for (const fanOut of sinks.values()) await fanOut(trx, event)
-        return true
-      })
-      if (fanned) fannedOut.inc({ type: event.type })
-    })
+    app.outbox.consume(
+      EVENTS_CHANNEL,
+      async (message) => {
+        const event = message.payload as Event
+        const fanned = await db.transaction().execute(async (trx) => {
+          const still = await trx
+            .deleteFrom('outbox')
+            .where('id', '=', message.id)
+            .where('attempts', '=', message.attempts)
+            .executeTakeFirst()
+          // Our claim ran out and another instance took it over: that one fans it out.
+          if (Number(still.numDeletedRows) !== 1) return false
+          for (const fanOut of sinks.values()) await fanOut(trx, event)
+          return true
+        })
+        if (fanned) fannedOut.inc({ type: event.type })
+      },
+      FAN_OUT,
+    )
 
     const timer = setInterval(() => {
       prune()
