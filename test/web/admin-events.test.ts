@@ -173,8 +173,6 @@ test('an admin disables a user (asked first, with a note), sees its events and e
   assert.equal((await login(app, 'anna')).statusCode, 200, 'anna signs in again')
 })
 
-// DELETE /user/{id}/sessions answered 404 after ending the sessions until the fix of the
-// events-tests branch (e354cda, "endSessionsOf answers nothing"): this test needs it.
 test('an admin signs a user out everywhere from its page: its sessions end, and its events say so', async (t) => {
   const web = await serve(t)
   const { app } = web
