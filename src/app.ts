@@ -49,6 +49,8 @@ import tokenRoutes from './tokens/routes.ts'
 import usersPlugin from './users/plugin.ts'
 import userRoutes from './users/routes.ts'
 import { registerPages } from './web/plugin.ts'
+import webhooksPlugin from './webhooks/plugin.ts'
+import webhookRoutes from './webhooks/routes.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -172,6 +174,8 @@ export function buildApp(options: AppOptions) {
   app.register(passwordsPlugin, { hasher: options.hasher })
   app.register(throttlePlugin)
   app.register(tokensPlugin)
+  // After events (its sink) and tokens (its secrets are sealed like the signing keys).
+  app.register(webhooksPlugin)
   app.register(authenticatePlugin)
   app.register(usersPlugin)
   app.register(sessionsPlugin)
@@ -212,6 +216,7 @@ export function buildApp(options: AppOptions) {
   app.register(savedCodeRoutes)
   app.register(recoveryRoutes)
   app.register(eventRoutes)
+  app.register(webhookRoutes)
   app.register(registerPages)
   return app
 }

@@ -7,6 +7,7 @@ import { keysCommand } from './keys.ts'
 import { migrateCommand } from './migrate.ts'
 import { serveCommand } from './serve.ts'
 import { tlsCommand } from './tls.ts'
+import { webhooksCommand } from './webhooks.ts'
 
 const commands: Record<string, Command> = {
   serve: serveCommand,
@@ -14,6 +15,7 @@ const commands: Record<string, Command> = {
   admin: adminCommand,
   keys: keysCommand,
   tls: tlsCommand,
+  webhooks: webhooksCommand,
 }
 
 const usage = `usage: usersvc <command> [options]
@@ -27,6 +29,8 @@ commands:
                                JWKS until the tokens it signed have expired
   tls init                     make (or renew) the local CA and server certificate
   tls print-ca                 print the local CA certificate (PEM) to trust it
+  webhooks add URL [--types a,b]
+                               add a webhook endpoint; prints its id and secret
 
 Configuration comes from environment variables: see .env.example.
 Run \`usersvc <command> --help\` for more.`

@@ -164,7 +164,10 @@ export function secondStep(app: App, mfaToken: unknown, proof: Record<string, un
 }
 
 /** /health/ready of a single instance with all well (no Redis configured). */
-export const READY = { status: 'ok', checks: { database: 'ok', signing_key: 'ok', mail: 'ok' } }
+export const READY = {
+  status: 'ok',
+  checks: { database: 'ok', signing_key: 'ok', mail: 'ok', webhooks: 'ok' },
+}
 /** /health/ready with the database down (or unable to take writes). */
 export const NOT_READY = { status: 'unavailable', checks: { database: 'down', signing_key: 'ok' } }
 
