@@ -1,7 +1,6 @@
 // The Webhooks view (administrators), against the real webhooks API and a real receiver on
 // 127.0.0.1: adding one (its secret shown once, with Copy), its deliveries (a failed one retried),
 // disabling, enabling and deleting it; refusals next to their field; no view for others.
-// Needs the webhooks API (routes under /webhooks/, WEBHOOK_RETRY_SCHEDULE): run after it is merged.
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
