@@ -281,9 +281,9 @@ for (const [language, locale, message, submit] of [
         await alert.waitFor()
         // Not a wrong password: neither field is marked.
         assert.equal(await page.locator('[aria-invalid="true"]').count(), 0)
+        await screenshot(page, `signin-disabled-${locale}`)
         await reload(tab)
         assert.equal(await page.locator('input[name="login"]').count(), 1, 'still signed out')
-        await screenshot(page, `signin-disabled-${locale}`)
       },
       { locale },
     )
