@@ -11,7 +11,8 @@ import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { type Harness, makeApp, ROOT, tempDir } from './harness.ts'
 import { freePort } from './ports.ts'
 
-export const SCREENSHOTS = join(ROOT, 'test-artifacts/screenshots')
+/** Where screenshots go: SCREENSHOTS_DIR (say, under /tmp), else test-artifacts/screenshots/. */
+export const SCREENSHOTS = process.env.SCREENSHOTS_DIR ?? join(ROOT, 'test-artifacts/screenshots')
 /** How long a check waits for the page to get to the state it expects: the contexts' default. */
 export const SETTLE_MS = 15_000
 
@@ -72,7 +73,7 @@ export async function serve(
   return { ...harness, origin: `https://localhost:${port}` }
 }
 
-const API = /^\/(user|session|recovery|password-policy)(\/|$)/
+const API = /^\/(user|session|recovery|password-policy|audit|webhooks)(\/|$)/
 
 export interface Tab {
   context: BrowserContext

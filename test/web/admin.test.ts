@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { Page } from 'playwright-core'
 import { inTab, screenshot, serve, useBrowser } from '../support/browser.ts'
 import { assertFocused, heading, openApp, signInUi, status } from '../support/page.ts'
-import { login, PASSWORD, register } from '../support/requests.ts'
+import { bearer, login, PASSWORD, register, session, signUpAdmin } from '../support/requests.ts'
 
 const browser = useBrowser()
 
@@ -240,13 +240,13 @@ async function tableRoles(page: Page): Promise<Record<string, number>> {
   return counts
 }
 
-for (const [language, locale, confirm] of [
-  ['English', 'en-US', 'Yes, delete'],
-  ['Russian', 'ru-RU', 'Да, удалить'],
+for (const [language, locale, confirmDelete, confirmDisable] of [
+  ['English', 'en-US', 'Yes, delete', 'Yes, disable'],
+  ['Russian', 'ru-RU', 'Да, удалить', 'Да, отключить'],
 ] as const) {
   test(`in ${language}, the user list fits 1280 px and 390 px: no action clipped, no sideways scrolling`, async (t) => {
     const web = await serve(t)
-    await web.app.users.register('administrator', PASSWORD, 'admin')
+    const admin = await signUpAdmin(web.app, 'administrator')
     const names = [
       'anna',
       'boris.petrov',
@@ -254,6 +254,15 @@ for (const [language, locale, confirm] of [
       'a-rather-long-login.name@example.org',
     ]
     for (const name of names) assert.equal((await register(web.app, name)).statusCode, 201)
+    // One of them disabled: its badge and its Enable must fit too.
+    const boris = (await session(web.app, 'boris.petrov')).user.id
+    const disabled = await web.app.inject({
+      method: 'POST',
+      url: `/user/${boris}/disable`,
+      headers: bearer(admin.access_token),
+      payload: {},
+    })
+    assert.equal(disabled.statusCode, 200)
     await inTab(
       browser(),
       web,
@@ -269,8 +278,12 @@ for (const [language, locale, confirm] of [
           await openApp(tab, '#/users')
           await page.locator(`tr[data-user="${names.at(-1)}"]`).waitFor()
           assert.deepEqual(await page.evaluate(CLIPPING), [], `${width} px`)
-          // One Delete for each other user, and the own row's link: all were checked.
-          assert.equal(await page.locator('table.users :is(button, a)').count(), names.length + 1)
+          // For each other user: Events, Disable or Enable, Delete; the own row's Events and link
+          // to the account page. All were checked.
+          assert.equal(
+            await page.locator('table.users :is(button, a)').count(),
+            names.length * 3 + 2,
+          )
           // Still a table for screen readers, whatever its layout (one block per user on phones).
           assert.deepEqual(await tableRoles(page), {
             table: 1,
@@ -281,16 +294,21 @@ for (const [language, locale, confirm] of [
           })
           await screenshot(page, `users-${locale}-${width}`)
 
-          // With a confirmation open in the row with the longest login.
+          // With a question open in the row with the longest login: deleting, and disabling.
           const long = page.locator(`tr[data-user="${names.at(-1)}"]`)
-          await long.getByRole('button').click()
-          await long.getByRole('button', { name: new RegExp(confirm) }).waitFor()
-          assert.deepEqual(await page.evaluate(CLIPPING), [], `${width} px, confirming`)
-          await screenshot(page, `users-confirm-${locale}-${width}`)
-          await long.getByRole('button').last().click()
-          await long
-            .getByRole('button', { name: new RegExp(confirm) })
-            .waitFor({ state: 'detached' })
+          for (const [action, confirm] of [
+            ['delete', confirmDelete],
+            ['disable', confirmDisable],
+          ] as const) {
+            await long.locator(`[data-action="${action}"]`).click()
+            // The question has a row of its own, under the user's.
+            const question = page.locator(`tr[data-question="${names.at(-1)}"]`)
+            await question.getByRole('button', { name: new RegExp(confirm) }).waitFor()
+            assert.deepEqual(await page.evaluate(CLIPPING), [], `${width} px, ${action}`)
+            await screenshot(page, `users-${action}-${locale}-${width}`)
+            await question.getByRole('button').last().click()
+            await question.waitFor({ state: 'detached' })
+          }
         }
       },
       { locale },

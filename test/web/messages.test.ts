@@ -5,6 +5,12 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pathToFileURL } from 'node:url'
 import { catalogue, FIELD_CODES } from '../../src/errors.ts'
+import {
+  EVENT_TYPES,
+  LOGIN_FAILURE_REASONS,
+  PASSWORD_CHANGE_METHODS,
+  SESSION_END_REASONS,
+} from '../../src/events/catalogue.ts'
 import { createPasswordPolicy } from '../../src/passwords/policy.ts'
 import { checkLogin } from '../../src/users/login-name.ts'
 import { ROOT } from '../support/harness.ts'
@@ -207,4 +213,61 @@ test('every field error code has words: password and login rules their own, ever
   const other = problems.fieldErrorKey('anything', 'a_new_code')
   assert.equal(other, 'error.other')
   hasWords(other)
+})
+
+interface EventText {
+  EVENT_TYPES: readonly string[]
+  eventPhrase(
+    event: { type: string; data: Record<string, unknown> },
+    options?: { admin?: boolean },
+  ): { key: string; params: Record<string, string> }
+}
+const eventText = await load<EventText>('event-text.js')
+
+test('every event the service records has words of its own in every language: each type, method and reason', () => {
+  const phrase = (type: string, data: Record<string, unknown> = {}, admin = false) =>
+    eventText.eventPhrase({ type, data }, { admin }).key
+  assert.deepEqual(eventText.EVENT_TYPES, EVENT_TYPES, 'the page knows the service’s types')
+  for (const type of EVENT_TYPES) {
+    assert.notEqual(phrase(type), 'event.unknown', type)
+    hasWords(phrase(type), type)
+    hasWords(`eventType.${type}`, `${type} (webhooks)`)
+  }
+  const distinct = (keys: string[], what: string) => {
+    assert.equal(new Set(keys).size, keys.length, `${what}: each its own words`)
+    for (const key of keys) hasWords(key, what)
+  }
+  distinct(
+    PASSWORD_CHANGE_METHODS.map((method) => phrase('user.password_changed', { method })),
+    'password changes',
+  )
+  distinct(
+    SESSION_END_REASONS.map((reason) => phrase('session.ended', { reason })),
+    'session ends',
+  )
+  // Users are not told why a sign-in failed; admins are.
+  for (const reason of LOGIN_FAILURE_REASONS) {
+    assert.equal(phrase('login.failed', { reason }), 'event.login.failed', reason)
+  }
+  distinct(
+    LOGIN_FAILURE_REASONS.map((reason) => phrase('login.failed', { reason }, true)),
+    'failed sign-ins, for admins',
+  )
+  distinct(
+    [
+      phrase('session.created', { amr: ['pwd'], aal: 'aal1' }),
+      phrase('session.created', { amr: ['pwd', 'otp', 'mfa'], aal: 'aal2' }),
+      phrase('session.created', { amr: ['swk', 'mfa'], aal: 'aal2' }),
+    ],
+    'sign-ins: with a password, a second factor, a passkey',
+  )
+  for (const what of ['added', 'removed']) {
+    for (const factor_type of ['totp', 'passkey']) {
+      const plain = phrase(`factor.${what}`, { factor_type, name: null })
+      const named = phrase(`factor.${what}`, { factor_type, name: 'Work laptop' })
+      distinct([plain, named], `factor.${what} ${factor_type}`)
+    }
+  }
+  assert.equal(phrase('something.new'), 'event.unknown')
+  hasWords('event.unknown')
 })

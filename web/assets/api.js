@@ -12,8 +12,9 @@ export { ApiError }
 
 /**
  * A user as the service shows it. `email` is null when the account has none; `mfa_enabled` says
- * that signing in takes a second step.
- * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean, mfa_enabled: boolean }} User
+ * that signing in takes a second step; `disabled_at` when an administrator disabled it (null:
+ * it may sign in).
+ * @typedef {{ id: string, login: string, role: 'user' | 'admin', registered_at: string, email: string | null, email_verified: boolean, mfa_enabled: boolean, disabled_at: string | null }} User
  */
 /** @typedef {{ access_token: string, token_type: string, expires_in: number, user: User }} TokenPair */
 /** @typedef {import('./errors.js').Problem} Problem */
@@ -123,12 +124,12 @@ async function send(method, path, { body, auth = false } = {}) {
 
 /**
  * A call with the access token. An expired or missing token is renewed from the cookie once;
- * when that fails too, the session is over.
+ * when that fails too, the session is over. (Exported for the admin calls of admin-api.js.)
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
  */
-async function authed(method, path, body) {
+export async function authed(method, path, body) {
   if (!accessToken && !(await refresh())) throw sessionEnded()
   try {
     return await send(method, path, { body, auth: true })
@@ -515,6 +516,18 @@ export function listUsers(limit, cursor) {
   const query = new URLSearchParams({ limit: String(limit) })
   if (cursor) query.set('cursor', cursor)
   return authed('GET', `/user/?${query}`)
+}
+
+/**
+ * One page of the caller's own security events, newest first.
+ * @param {number} limit
+ * @param {string | undefined} cursor
+ * @returns {Promise<import('./event-text.js').EventPage>}
+ */
+export function listActivity(limit, cursor) {
+  const query = new URLSearchParams({ limit: String(limit) })
+  if (cursor) query.set('cursor', cursor)
+  return authed('GET', `/user/me/activity?${query}`)
 }
 
 /** @param {string} id */

@@ -7,15 +7,18 @@ import { onStepUp } from './forms.js'
 import { getLocale, initI18n, onLocaleChange, setLocale, t, tr } from './i18n.js'
 import { loadPolicy } from './password.js'
 import { accountView } from './views/account.js'
+import { activityView } from './views/activity.js'
 import { authView } from './views/auth.js'
 import { forgotView, recoverView, savedCodeView } from './views/recovery.js'
 import { securityView } from './views/security.js'
+import { userEventsView } from './views/user-events.js'
 import { usersView } from './views/users.js'
 import { verifyEmailView } from './views/verify-email.js'
+import { webhooksView } from './views/webhooks.js'
 
 /**
  * @typedef {'signin' | 'signup' | 'forgot' | 'recover' | 'recovery-code' | 'verify-email'
- *   | 'account' | 'security' | 'users'} Route
+ *   | 'account' | 'security' | 'activity' | 'users' | 'user-events' | 'webhooks'} Route
  */
 
 /**
@@ -36,11 +39,23 @@ const TITLES = {
   'verify-email': 'verify.title',
   account: 'account.title',
   security: 'security.title',
+  activity: 'activity.title',
   users: 'users.title',
+  'user-events': 'userEvents.title',
+  webhooks: 'webhooks.title',
+}
+
+/** Routes for a signed-in user only, and of those, for administrators only. */
+const SIGNED_IN = new Set(['account', 'security', 'activity', 'users', 'user-events', 'webhooks'])
+/** @type {Record<string, import('./i18n.js').MessageKey>} what others are told there */
+const ADMIN_ONLY = {
+  users: 'users.forbidden',
+  'user-events': 'users.forbidden',
+  webhooks: 'webhooks.forbidden',
 }
 
 /** Where signing in leads back to, when a view sent the user to sign in again (`?next=`). */
-const RETURNS = new Set(['account', 'security'])
+const RETURNS = new Set(['account', 'security', 'activity'])
 
 /**
  * @template {HTMLElement} T
@@ -108,9 +123,7 @@ function resolve(asked, params = new URLSearchParams()) {
   const route = asked ?? (signedIn ? 'account' : 'signin')
   // A new password is for an account: without one named, ask for it first.
   if (route === 'recover' && !params.get('login') && !params.get('email')) return 'forgot'
-  if (!signedIn && (route === 'account' || route === 'security' || route === 'users')) {
-    return 'signin'
-  }
+  if (!signedIn && SIGNED_IN.has(route)) return 'signin'
   if (signedIn && (route === 'signin' || route === 'signup')) {
     const next = params.get('next') ?? ''
     return RETURNS.has(next) ? /** @type {Route} */ (next) : 'account'
@@ -131,8 +144,14 @@ function build(route, params) {
   if (!user) return authView(context, route === 'signup' ? 'signup' : 'signin', params)
   if (route === 'account') return accountView(context, user)
   if (route === 'security') return securityView(context)
-  if (user.role === 'admin') return usersView(context, user)
-  return h('div', {}, viewTitle('users.title'), h('p', {}, tr('users.forbidden')))
+  if (route === 'activity') return activityView()
+  const refusal = ADMIN_ONLY[route]
+  if (user.role !== 'admin' && refusal) {
+    return h('div', {}, viewTitle(TITLES[route]), h('p', {}, tr(refusal)))
+  }
+  if (route === 'user-events') return userEventsView(context, user, params)
+  if (route === 'webhooks') return webhooksView(context)
+  return usersView(context, user)
 }
 
 /**
@@ -155,9 +174,11 @@ function setTitle(route) {
  * @param {Route} current
  */
 function link(route, label, current) {
+  // A user's events are a part of the user list.
+  const within = route === 'users' && current === 'user-events'
   return h(
     'a',
-    { href: `#/${route}`, 'aria-current': route === current ? 'page' : null },
+    { href: `#/${route}`, 'aria-current': route === current ? 'page' : within ? 'true' : null },
     tr(label),
   )
 }
@@ -174,8 +195,9 @@ function renderNav(current) {
     : [
         ['account', 'nav.account'],
         ['security', 'nav.security'],
+        ['activity', 'nav.activity'],
       ]
-  if (user?.role === 'admin') links.push(['users', 'nav.users'])
+  if (user?.role === 'admin') links.push(['users', 'nav.users'], ['webhooks', 'nav.webhooks'])
   nav.replaceChildren(
     h('ul', {}, ...links.map(([route, label]) => h('li', {}, link(route, label, current)))),
   )

@@ -36,3 +36,13 @@ export function uid(prefix) {
   counter += 1
   return `${prefix}-${counter}`
 }
+
+/**
+ * Gives the focus to the first element in `container` that matches `selector`, if any.
+ * @param {ParentNode} container
+ * @param {string} selector
+ */
+export function focusIn(container, selector) {
+  const element = container.querySelector(selector)
+  if (element instanceof HTMLElement) element.focus()
+}

@@ -1,8 +1,9 @@
-import { ApiError, deleteUser, listUsers } from '../api.js'
+import { listUsers } from '../api.js'
 import { h, viewTitle } from '../dom.js'
 import { messageArea, showProblem } from '../forms.js'
 import { tr, trAttr } from '../i18n.js'
 import { registeredTime, roleText } from './user.js'
+import { disabledBadge, focusToggle, userControls } from './user-actions.js'
 
 /** @typedef {import('../app.js').Context} Context */
 /** @typedef {import('../api.js').User} User */
@@ -45,7 +46,8 @@ function labelledCell(column, content) {
 
 /**
  * The user list for admins: pages in registration order (the service's cursors), a page size,
- * and deletion with a confirmation in the row itself.
+ * and in each row whether the account is disabled, a link to its events, and what an
+ * administrator does to it (user-actions.js), questions asked in the row itself.
  * @param {Context} context
  * @param {User} me
  */
@@ -87,57 +89,55 @@ export function usersView(context, me) {
   /** @param {User} user */
   function row(user) {
     const own = user.id === me.id
-    const actions = h('td', { class: 'row-actions' })
-    const showDelete = () => {
-      if (own) {
-        // The service refuses DELETE /user/{own id}: one's own account goes with DELETE /user/me
-        // and the password, on the account page.
-        actions.replaceChildren(h('a', { href: '#/account' }, tr('users.ownAccount')))
-        return
-      }
-      const button = h('button', { type: 'button', class: 'danger' }, tr('users.delete'))
-      trAttr(button, 'aria-label', 'users.deleteLabel', { login: user.login })
-      button.addEventListener('click', confirm)
-      actions.replaceChildren(button)
-    }
-    const confirm = () => {
-      // The question above names the user; the button's name does too, for screen readers.
-      const yes = h('button', { type: 'button', class: 'danger' }, tr('users.confirmYes'))
-      trAttr(yes, 'aria-label', 'users.confirmYesLabel', { login: user.login })
-      const no = h('button', { type: 'button' }, tr('users.confirmNo'))
-      no.addEventListener('click', () => {
-        showDelete()
-        actions.querySelector('button')?.focus()
-      })
-      yes.addEventListener('click', async () => {
-        target.setError([])
-        try {
-          await deleteUser(user.id)
-          context.announce(tr('status.userDeleted', { login: user.login }))
-          await load()
-          caption.focus()
-        } catch (problem) {
-          // Someone else deleted it meanwhile: show the list as it is now, then say so.
-          if (problem instanceof ApiError && problem.code === 'not_found') await load()
-          showProblem(target, problem)
-        }
-      })
-      actions.replaceChildren(
-        h('p', {}, tr('users.confirm', { login: user.login })),
-        h('div', { class: 'actions' }, yes, no),
-      )
-      yes.focus()
-    }
-    showDelete()
-    return h(
+    /** @type {HTMLTableRowElement | null} */
+    let question = null
+    const controls = userControls(context, user, {
+      own,
+      list: true,
+      target,
+      changed(updated) {
+        // The row shown anew, in its place: the badge and the button follow the account.
+        const fresh = row(updated)
+        question?.remove()
+        element.replaceWith(fresh)
+        focusToggle(fresh)
+      },
+      async removed() {
+        await load()
+        caption.focus()
+      },
+      // Someone else deleted it meanwhile: show the list as it is now (the error is said).
+      gone: () => load(),
+      // A question takes a row of its own under the user's, the table's whole width.
+      place(node) {
+        question?.remove()
+        question = node
+          ? h(
+              'tr',
+              { class: 'question', 'data-question': user.login },
+              h('td', { colspan: 5 }, node),
+            )
+          : null
+        if (question) element.after(question)
+      },
+    })
+    const badge = disabledBadge(user)
+    const element = h(
       'tr',
-      { 'data-user': user.login },
-      h('th', { scope: 'row' }, user.login, ...(own ? [' ', tr('users.you')] : [])),
+      { 'data-user': user.login, 'data-disabled': user.disabled_at ? 'true' : null },
+      h(
+        'th',
+        { scope: 'row' },
+        user.login,
+        ...(own ? [' ', tr('users.you')] : []),
+        ...(badge ? [' ', badge] : []),
+      ),
       labelledCell('users.col.id', wrappingId(user.id)),
       labelledCell('users.col.role', roleText(user)),
       labelledCell('users.col.registered', registeredTime(user, {}, 'medium')),
-      actions,
+      h('td', { class: 'row-actions' }, controls),
     )
+    return element
   }
 
   // Only the latest load may fill the table (the page size can change while one is under way).
