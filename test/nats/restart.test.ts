@@ -2,32 +2,18 @@
 // the stream once (JetStream drops the second copy of what went out before the kill by its
 // Nats-Msg-Id), and nothing waits in the outbox after.
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { describe, type TestContext, test } from 'node:test'
-import { migrateToLatest } from '../../src/db/migrate.ts'
+import { describe, test } from 'node:test'
 import { openStore } from '../../src/db/store.ts'
 import type { Event } from '../../src/events/catalogue.ts'
 import { eventRecorder } from '../../src/events/record.ts'
 import { NATS_CHANNEL } from '../../src/nats/plugin.ts'
 import { outboxRepository } from '../../src/outbox/repository.ts'
 import { eventually } from '../support/eventually.ts'
-import { type DialectName, dialects, freshDatabaseUrl, tempDir } from '../support/harness.ts'
+import { dialects, migratedDatabaseUrl } from '../support/harness.ts'
 import { NATS_URL, natsEnv, readStream, sharedStream, streamInfo } from '../support/nats.ts'
 import { startServer } from '../support/processes.ts'
 
 const COUNT = 1000
-
-/** A database of its own for the processes of one test (a file they share, or a schema). */
-async function database(t: TestContext, dialect: DialectName): Promise<string> {
-  const url =
-    dialect === 'sqlite'
-      ? `sqlite:${join(await tempDir(t), 'usersvc.db')}`
-      : await freshDatabaseUrl(t, dialect)
-  const store = openStore(url)
-  await migrateToLatest(store)
-  await store.destroy()
-  return url
-}
 
 /**
  * `count` events in the trail, each with its row on channel nats, as the fan-out leaves them.
@@ -73,7 +59,7 @@ async function outboxRows(url: string): Promise<number> {
 for (const dialect of dialects()) {
   describe(`NATS across a crash, real processes (${dialect})`, () => {
     test(`${COUNT} events, kill -9 while they are being published, started again: each arrives exactly once`, async (t) => {
-      const url = await database(t, dialect)
+      const url = await migratedDatabaseUrl(t, dialect)
       const names = sharedStream(t)
       const events = await recordEvents(url, COUNT)
       const env = natsEnv(NATS_URL, names)

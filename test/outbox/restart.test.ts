@@ -1,14 +1,12 @@
 // The outbox across a crash, with the real service process: a mail recorded before a kill -9 is
 // delivered after the restart, exactly as recorded.
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { describe, type TestContext, test } from 'node:test'
-import { migrateToLatest } from '../../src/db/migrate.ts'
+import { describe, test } from 'node:test'
 import { openStore } from '../../src/db/store.ts'
 import { render } from '../../src/mail/render.ts'
 import { MAIL_CHANNEL, type MailRequest } from '../../src/outbox/mail.ts'
 import { outboxRepository } from '../../src/outbox/repository.ts'
-import { type DialectName, dialects, freshDatabaseUrl, tempDir } from '../support/harness.ts'
+import { dialects, migratedDatabaseUrl } from '../support/harness.ts'
 import { assertNoSecret, type Received, smtpSink } from '../support/mail.ts'
 import { startServer } from '../support/processes.ts'
 
@@ -20,18 +18,6 @@ const request: MailRequest = {
   language: 'ru',
   login: 'erin',
   code: '27182818',
-}
-
-/** A database of its own for the processes of one test (a file they share, or a schema). */
-async function database(t: TestContext, dialect: DialectName): Promise<string> {
-  const url =
-    dialect === 'sqlite'
-      ? `sqlite:${join(await tempDir(t), 'usersvc.db')}`
-      : await freshDatabaseUrl(t, dialect)
-  const store = openStore(url)
-  await migrateToLatest(store)
-  await store.destroy()
-  return url
 }
 
 /** What a domain service's transaction leaves behind: the outbox row, committed. */
@@ -60,7 +46,7 @@ const messageOf = (line: string) => (JSON.parse(line) as { msg?: string }).msg
 for (const dialect of dialects()) {
   describe(`the outbox across a crash, real processes (${dialect})`, () => {
     test('a mail left in the outbox by a crashed instance goes out when the service starts', async (t) => {
-      const url = await database(t, dialect)
+      const url = await migratedDatabaseUrl(t, dialect)
       await recordInto(url)
       const smtp = await smtpSink(t)
       const server = await startServer(t, {
@@ -76,7 +62,7 @@ for (const dialect of dialects()) {
     })
 
     test('kill -9 while SMTP is down and a mail waits; restarted with SMTP up, the mail goes out exactly as recorded, once', async (t) => {
-      const url = await database(t, dialect)
+      const url = await migratedDatabaseUrl(t, dialect)
       const smtp = await smtpSink(t)
       await smtp.stop()
       const env = { SMTP_URL: smtp.url, PUBLIC_URL }

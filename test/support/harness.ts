@@ -8,7 +8,9 @@ import type { TestContext } from 'node:test'
 import { type App, buildApp } from '../../src/app.ts'
 import type { Clock } from '../../src/clock.ts'
 import { type Config, loadConfig } from '../../src/config/index.ts'
+import { migrateToLatest } from '../../src/db/migrate.ts'
 import type { Store } from '../../src/db/schema.ts'
+import { openStore } from '../../src/db/store.ts'
 import { createHasher, type Hasher } from '../../src/passwords/hasher.ts'
 import { adminQuery, POSTGRES_URL } from './postgres.ts'
 
@@ -52,6 +54,18 @@ export async function freshDatabaseUrl(t: TestContext, dialect: DialectName): Pr
   await adminQuery(`create schema ${schema}`)
   t.after(() => adminQuery(`drop schema if exists ${schema} cascade`))
   return `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
+}
+
+/** A migrated database of its own for the processes of one test (a file they share, or a schema). */
+export async function migratedDatabaseUrl(t: TestContext, dialect: DialectName): Promise<string> {
+  const url =
+    dialect === 'sqlite'
+      ? `sqlite:${join(await tempDir(t), 'usersvc.db')}`
+      : await freshDatabaseUrl(t, dialect)
+  const store = openStore(url)
+  await migrateToLatest(store)
+  await store.destroy()
+  return url
 }
 
 /** A clock that runs with real time until a test moves or freezes it. */

@@ -2,16 +2,14 @@
 // down survive a kill -9, and a delivery in flight when the process dies comes again, with the
 // same webhook-id.
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { describe, type TestContext, test } from 'node:test'
-import { migrateToLatest } from '../../src/db/migrate.ts'
+import { describe, test } from 'node:test'
 import { openStore } from '../../src/db/store.ts'
 import type { Event } from '../../src/events/catalogue.ts'
 import { eventRecorder } from '../../src/events/record.ts'
 import { recorder } from '../../src/outbox/record.ts'
 import { run, showRun } from '../support/cli.ts'
 import { eventually } from '../support/eventually.ts'
-import { type DialectName, dialects, freshDatabaseUrl, tempDir } from '../support/harness.ts'
+import { dialects, migratedDatabaseUrl } from '../support/harness.ts'
 import { startServer } from '../support/processes.ts'
 import { receiver, verified } from '../support/webhooks.ts'
 
@@ -20,17 +18,6 @@ import { receiver, verified } from '../support/webhooks.ts'
 const env = { WEBHOOK_RETRY_SCHEDULE: Array(100).fill('1').join(',') }
 // A kill -9 mid-pass leaves its claims leased (30 s for webhooks): waits may take that long.
 const LONG_MS = 90_000
-
-async function database(t: TestContext, dialect: DialectName): Promise<string> {
-  const url =
-    dialect === 'sqlite'
-      ? `sqlite:${join(await tempDir(t), 'usersvc.db')}`
-      : await freshDatabaseUrl(t, dialect)
-  const store = openStore(url)
-  await migrateToLatest(store)
-  await store.destroy()
-  return url
-}
 
 /** `usersvc webhooks add`, as an operator would: the id and the secret it prints. */
 async function addWebhook(databaseUrl: string, url: string) {
@@ -79,7 +66,7 @@ const messageOf = (line: string) => JSON.parse(line) as { msg?: string; channel?
 for (const dialect of dialects()) {
   describe(`webhooks across a crash, real processes (${dialect})`, () => {
     test('kill -9 while the receiver is down and events wait; restarted with it up, every event arrives, signed', async (t) => {
-      const databaseUrl = await database(t, dialect)
+      const databaseUrl = await migratedDatabaseUrl(t, dialect)
       // A port that refuses connections now, and is the receiver's later.
       const probe = await receiver(t)
       await probe.close()
@@ -131,7 +118,7 @@ for (const dialect of dialects()) {
     })
 
     test('kill -9 with a delivery in flight: after the restart it comes again, with the same webhook-id', async (t) => {
-      const databaseUrl = await database(t, dialect)
+      const databaseUrl = await migratedDatabaseUrl(t, dialect)
       // The first request is never answered; later ones are.
       const rx = await receiver(t, (index) => (index === 0 ? 'hang' : { status: 204 }))
       const hook = await addWebhook(databaseUrl, rx.url)
