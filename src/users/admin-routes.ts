@@ -1,16 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { invalidField } from '../errors.ts'
+import { decodeIdCursor, encodeIdCursor } from '../cursor.ts'
 import { bearerAuth, problems } from '../schemas.ts'
-import { isUuid } from '../text.ts'
 import { ListQuery, UserList, userBody } from './schemas.ts'
-
-// Cursors are opaque to clients (base64url of the last id), so the paging key may change.
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString()
-  if (isUuid(id)) return id
-  throw invalidField('cursor', 'invalid_format', 'is not a cursor this service gave out')
-}
 
 /** Admins list the accounts (deleting and disabling them: authn/account-routes.ts). */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
@@ -32,10 +23,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { limit, cursor } = request.query
       const page = await app.users.list(
         request.actor,
-        cursor ? decodeCursor(cursor) : undefined,
+        cursor ? decodeIdCursor(cursor) : undefined,
         limit,
       )
-      const next = page.next ? encodeCursor(page.next) : null
+      const next = page.next ? encodeIdCursor(page.next) : null
       if (next) reply.header('link', `</user/?limit=${limit}&cursor=${next}>; rel="next"`)
       return { items: page.items.map(userBody), next_cursor: next }
     },

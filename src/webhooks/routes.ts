@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { invalidField } from '../errors.ts'
+import { decodeIdCursor, encodeIdCursor } from '../cursor.ts'
 import { bearerAuth, NoContent, problems } from '../schemas.ts'
-import { isUuid } from '../text.ts'
 import type { Webhook } from './repository.ts'
 import {
   CreateWebhookBody,
@@ -18,14 +17,8 @@ import {
   WebhookWithSecret,
 } from './schemas.ts'
 
-// Cursors are opaque to clients (base64url of the last id), so the paging key may change.
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url')
-function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined
-  const id = Buffer.from(cursor, 'base64url').toString()
-  if (isUuid(id)) return id
-  throw invalidField('cursor', 'invalid_format', 'is not a cursor this service gave out')
-}
+const decodeCursor = (cursor: string | undefined) =>
+  cursor === undefined ? undefined : decodeIdCursor(cursor)
 
 /** The stored secrets never leave: this is the allow-list of what does. */
 function webhookBody(hook: Webhook): WebhookBody {
@@ -46,7 +39,7 @@ function webhookBody(hook: Webhook): WebhookBody {
 function paged<T extends { id: string }>(rows: T[], limit: number) {
   const items = rows.slice(0, limit)
   const last = items.at(-1)
-  return { items, next: rows.length > limit && last ? encodeCursor(last.id) : null }
+  return { items, next: rows.length > limit && last ? encodeIdCursor(last.id) : null }
 }
 
 /** Webhook endpoints and their deliveries (admins). */
