@@ -164,7 +164,8 @@ describe('/docs', () => {
       return route.abort()
     })
     await tab.page.goto(`${origin}/docs`)
-    await tab.page.locator('.opblock').first().waitFor()
+    // Swagger UI renders the whole document first: slow on a loaded machine (seen at 15 s in CI).
+    await tab.page.locator('.opblock').first().waitFor({ timeout: 60_000 })
     return foreign
   }
 
