@@ -46,6 +46,8 @@ import throttlePlugin from './throttle/plugin.ts'
 import { HSTS, tlsPolicy } from './tls/policy.ts'
 import tokensPlugin from './tokens/plugin.ts'
 import tokenRoutes from './tokens/routes.ts'
+import transferPlugin from './transfer/plugin.ts'
+import transferRoutes from './transfer/routes.ts'
 import usersPlugin from './users/plugin.ts'
 import userRoutes from './users/routes.ts'
 import { registerPages } from './web/plugin.ts'
@@ -183,6 +185,7 @@ export function buildApp(options: AppOptions) {
   app.register(factorsPlugin)
   app.register(passkeysPlugin)
   app.register(recoveryPlugin)
+  app.register(transferPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -217,6 +220,7 @@ export function buildApp(options: AppOptions) {
   app.register(recoveryRoutes)
   app.register(eventRoutes)
   app.register(webhookRoutes)
+  app.register(transferRoutes)
   app.register(registerPages)
   return app
 }

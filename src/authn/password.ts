@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema.ts'
+import { isForeign } from '../passwords/foreign/index.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword } from '../passwords/policy.ts'
 import type { Throttle } from '../throttle/throttle.ts'
@@ -54,12 +55,15 @@ export function createPasswordCheck({ db, hasher, throttle }: PasswordCheckOptio
       const throttleKey = found?.loginKey ?? key
       if (throttleKey === undefined) return { userId: undefined } // an id that is gone
       const normalised = normalisePassword(password)
+      // An imported hash was made by its own system from the password as typed; ours from NFKC.
+      const typed = found && isForeign(found.passwordHash) ? password : normalised
       const ok = await throttle.guard(throttleKey, address, () =>
         found
-          ? hasher.verify(found.passwordHash, normalised)
+          ? hasher.verify(found.passwordHash, typed)
           : hasher.verifyDummy(normalised).then(() => false),
       )
       if (!found || !ok) return { userId: found?.id }
+      // Also how an imported hash becomes argon2id: at the first login, in that request.
       if (hasher.needsRehash(found.passwordHash)) {
         await users.replaceHash(found.id, found.passwordHash, await hasher.hash(normalised))
       }

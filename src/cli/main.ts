@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from '../config/index.ts'
 import { AppError } from '../errors.ts'
 import { adminCommand } from './admin.ts'
 import { type Command, UsageError } from './command.ts'
+import { exportCommand } from './export.ts'
+import { importCommand } from './import.ts'
 import { keysCommand } from './keys.ts'
 import { migrateCommand } from './migrate.ts'
 import { serveCommand } from './serve.ts'
@@ -16,6 +18,8 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   tls: tlsCommand,
   webhooks: webhooksCommand,
+  import: importCommand,
+  export: exportCommand,
 }
 
 const usage = `usage: usersvc <command> [options]
@@ -31,6 +35,9 @@ commands:
   tls print-ca                 print the local CA certificate (PEM) to trust it
   webhooks add URL [--types a,b]
                                add a webhook endpoint; prints its id and secret
+  import FILE|- [--dry-run]    import users with their existing password hashes
+                               (JSON Lines or CSV; --from-pickle for a Python pickle)
+  export [--out FILE]          write every user, with its hash, as JSON Lines
 
 Configuration comes from environment variables: see .env.example.
 Run \`usersvc <command> --help\` for more.`

@@ -4,6 +4,7 @@ import { storeProbe } from './migrations/0002_store_probe.ts'
 import { emailRecoveryOutbox } from './migrations/0003_email_recovery_outbox.ts'
 import { factorsSessions } from './migrations/0004_factors_sessions.ts'
 import { eventsWebhooks } from './migrations/0005_events_webhooks.ts'
+import { importedHashes } from './migrations/0006_imported_hashes.ts'
 import type { Database, Dialect, Store } from './schema.ts'
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -12,6 +13,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0003_email_recovery_outbox': emailRecoveryOutbox(dialect),
   '0004_factors_sessions': factorsSessions(dialect),
   '0005_events_webhooks': eventsWebhooks(dialect),
+  '0006_imported_hashes': importedHashes(),
 })
 
 // SQLite: the migrator holds our one connection between acquireMigrationLock and

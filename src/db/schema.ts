@@ -17,6 +17,8 @@ export interface UsersTable {
   email_verified_at: ColumnType<Date | string | null, string | null | undefined, string | null>
   disabled_at: ColumnType<Date | string | null, string | null | undefined, string | null>
   disabled_reason: ColumnType<string | null, string | null | undefined, string | null>
+  /** An imported hash's scheme (passwords/foreign), until the first login replaces it; else null. */
+  password_scheme: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface RefreshTokensTable {

@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { type Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
 import { type Admission, createAdmission } from './admission.ts'
+import { verifyForeign } from './foreign/index.ts'
 
 export interface Argon2Params {
   memoryCost: number
   timeCost: number
   parallelism: number
 }
+
+/** `verify_foreign`: an imported hash of another scheme (passwords/foreign), verified by it. */
+export type HashOperation = 'hash' | 'verify' | 'verify_foreign'
 
 export interface HasherOptions {
   params: Argon2Params
@@ -19,12 +23,16 @@ export interface HasherOptions {
   /** Refuse (503) a hash that would wait longer than this for a thread. */
   maxQueueWaitMs?: number
   /** Called after each hash or verify with the seconds the argon2id work took (no queueing). */
-  onWork?: (operation: 'hash' | 'verify', seconds: number) => void
+  onWork?: (operation: HashOperation, seconds: number) => void
 }
 
 export interface Hasher {
   /** A PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
   hash(password: string): Promise<string>
+  /**
+   * `stored` is a PHC argon2 string, or an imported hash of another scheme (passwords/foreign),
+   * verified by that scheme: either way on the pool, admitted like any hash.
+   */
   verify(stored: string, password: string): Promise<boolean>
   /** The same work as `verify`, against a throwaway hash: for logins that do not exist. */
   verifyDummy(password: string): Promise<void>
@@ -59,7 +67,7 @@ export async function createHasher(options: HasherOptions): Promise<Hasher> {
     maxWaitMs: options.maxQueueWaitMs ?? 250,
   })
   const dummy = await hash(randomBytes(32).toString('base64url'), argon)
-  const timed = async <T>(operation: 'hash' | 'verify', work: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(operation: HashOperation, work: () => Promise<T>): Promise<T> => {
     const started = performance.now()
     try {
       return await work()
@@ -68,7 +76,11 @@ export async function createHasher(options: HasherOptions): Promise<Hasher> {
     }
   }
   const check = (stored: string, password: string) =>
-    admission.run(() => timed('verify', () => verify(stored, password).catch(() => false)))
+    admission.run(() =>
+      stored.startsWith('$argon2')
+        ? timed('verify', () => verify(stored, password).catch(() => false))
+        : timed('verify_foreign', () => verifyForeign(stored, password)),
+    )
   return {
     admission,
     hash: (password) => admission.run(() => timed('hash', () => hash(password, argon))),

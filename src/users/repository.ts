@@ -137,7 +137,7 @@ export function userRepository(db: Db) {
     async replaceHash(id: string, expected: string, next: string): Promise<boolean> {
       const result = await db
         .updateTable('users')
-        .set({ password_hash: next })
+        .set({ password_hash: next, password_scheme: null })
         .where('id', '=', id)
         .where('password_hash', '=', expected)
         .executeTakeFirst()
@@ -148,7 +148,11 @@ export function userRepository(db: Db) {
     async setPassword(id: string, passwordHash: string, now: Date): Promise<void> {
       await db
         .updateTable('users')
-        .set({ password_hash: passwordHash, password_changed_at: now.toISOString() })
+        .set({
+          password_hash: passwordHash,
+          password_scheme: null,
+          password_changed_at: now.toISOString(),
+        })
         .where('id', '=', id)
         .execute()
     },

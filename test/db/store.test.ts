@@ -233,6 +233,7 @@ for (const dialect of dialects()) {
           ['0003_email_recovery_outbox', 'Success'],
           ['0004_factors_sessions', 'Success'],
           ['0005_events_webhooks', 'Success'],
+          ['0006_imported_hashes', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
@@ -357,6 +358,7 @@ if (dialects().includes('postgres')) {
           ['0003_email_recovery_outbox', 'Success'],
           ['0004_factors_sessions', 'Success'],
           ['0005_events_webhooks', 'Success'],
+          ['0006_imported_hashes', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()

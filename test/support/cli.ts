@@ -5,7 +5,16 @@ import type { TestContext } from 'node:test'
 import { FAST_ARGON2, ROOT, tempDir } from './harness.ts'
 
 /** The commands `usersvc` has. */
-export const COMMANDS = ['serve', 'migrate', 'admin', 'keys', 'tls', 'webhooks'] as const
+export const COMMANDS = [
+  'serve',
+  'migrate',
+  'admin',
+  'keys',
+  'tls',
+  'webhooks',
+  'import',
+  'export',
+] as const
 
 export interface Run {
   code: number | null
