@@ -128,74 +128,74 @@ const ALLOWED_GLOBALS = {
 type AllowedGlobal = (typeof ALLOWED_GLOBALS)[keyof typeof ALLOWED_GLOBALS]
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK',
-  0x2e: 'STOP',
-  0x30: 'POP',
-  0x31: 'POP_MARK',
-  0x32: 'DUP',
-  0x46: 'FLOAT',
-  0x49: 'INT',
-  0x4a: 'BININT',
-  0x4b: 'BININT1',
-  0x4c: 'LONG',
-  0x4d: 'BININT2',
-  0x4e: 'NONE',
-  0x50: 'PERSID',
-  0x51: 'BINPERSID',
-  0x52: 'REDUCE',
-  0x53: 'STRING',
-  0x54: 'BINSTRING',
-  0x55: 'SHORT_BINSTRING',
-  0x56: 'UNICODE',
-  0x58: 'BINUNICODE',
-  0x61: 'APPEND',
-  0x62: 'BUILD',
-  0x63: 'GLOBAL',
-  0x64: 'DICT',
-  0x7d: 'EMPTY_DICT',
-  0x65: 'APPENDS',
-  0x67: 'GET',
-  0x68: 'BINGET',
-  0x69: 'INST',
-  0x6a: 'LONG_BINGET',
-  0x6c: 'LIST',
-  0x5d: 'EMPTY_LIST',
-  0x6f: 'OBJ',
-  0x70: 'PUT',
-  0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT',
-  0x73: 'SETITEM',
-  0x74: 'TUPLE',
-  0x29: 'EMPTY_TUPLE',
-  0x75: 'SETITEMS',
-  0x47: 'BINFLOAT',
-  0x80: 'PROTO',
-  0x81: 'NEWOBJ',
-  0x82: 'EXT1',
-  0x83: 'EXT2',
-  0x84: 'EXT4',
-  0x85: 'TUPLE1',
-  0x86: 'TUPLE2',
-  0x87: 'TUPLE3',
-  0x88: 'NEWTRUE',
-  0x89: 'NEWFALSE',
-  0x8a: 'LONG1',
-  0x8b: 'LONG4',
-  0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES',
-  0x8c: 'SHORT_BINUNICODE',
-  0x8d: 'BINUNICODE8',
-  0x8e: 'BINBYTES8',
-  0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS',
-  0x91: 'FROZENSET',
-  0x92: 'NEWOBJ_EX',
-  0x93: 'STACK_GLOBAL',
-  0x94: 'MEMOIZE',
-  0x95: 'FRAME',
-  0x96: 'BYTEARRAY8',
-  0x97: 'NEXT_BUFFER',
-  0x98: 'READONLY_BUFFER',
+  40: 'MARK',
+  46: 'STOP',
+  48: 'POP',
+  49: 'POP_MARK',
+  50: 'DUP',
+  70: 'FLOAT',
+  73: 'INT',
+  74: 'BININT',
+  75: 'BININT1',
+  76: 'LONG',
+  77: 'BININT2',
+  78: 'NONE',
+  80: 'PERSID',
+  81: 'BINPERSID',
+  82: 'REDUCE',
+  83: 'STRING',
+  84: 'BINSTRING',
+  85: 'SHORT_BINSTRING',
+  86: 'UNICODE',
+  88: 'BINUNICODE',
+  97: 'APPEND',
+  98: 'BUILD',
+  99: 'GLOBAL',
+  100: 'DICT',
+  125: 'EMPTY_DICT',
+  101: 'APPENDS',
+  103: 'GET',
+  104: 'BINGET',
+  105: 'INST',
+  106: 'LONG_BINGET',
+  108: 'LIST',
+  93: 'EMPTY_LIST',
+  111: 'OBJ',
+  112: 'PUT',
+  113: 'BINPUT',
+  114: 'LONG_BINPUT',
+  115: 'SETITEM',
+  116: 'TUPLE',
+  41: 'EMPTY_TUPLE',
+  117: 'SETITEMS',
+  71: 'BINFLOAT',
+  128: 'PROTO',
+  129: 'NEWOBJ',
+  130: 'EXT1',
+  131: 'EXT2',
+  132: 'EXT4',
+  133: 'TUPLE1',
+  134: 'TUPLE2',
+  135: 'TUPLE3',
+  136: 'NEWTRUE',
+  137: 'NEWFALSE',
+  138: 'LONG1',
+  139: 'LONG4',
+  66: 'BINBYTES',
+  67: 'SHORT_BINBYTES',
+  140: 'SHORT_BINUNICODE',
+  141: 'BINUNICODE8',
+  142: 'BINBYTES8',
+  143: 'EMPTY_SET',
+  144: 'ADDITEMS',
+  145: 'FROZENSET',
+  146: 'NEWOBJ_EX',
+  147: 'STACK_GLOBAL',
+  148: 'MEMOIZE',
+  149: 'FRAME',
+  150: 'BYTEARRAY8',
+  151: 'NEXT_BUFFER',
+  152: 'READONLY_BUFFER',
 }
 
 /** Opcodes that would build or call something other than data: refused on sight. */
@@ -433,7 +433,8 @@ class Unpickler {
       }
       case 'FRAME': {
         const length = this.u64()
-        if (length > this.bytes.byteLength - this.pos) throw this.malformed('the pickle is truncated')
+        if (length > this.bytes.byteLength - this.pos)
+          throw this.malformed('the pickle is truncated')
         return
       }
       case 'MARK':
@@ -679,7 +680,8 @@ class Unpickler {
 
   /** LONG1/LONG4: n bytes of little-endian two's complement. */
   private twosComplement(n: number): number | bigint {
-    if (n > MAX_INT_BYTES) throw new PickleRefused('limit', 'pickle refused: an int is too long', this.at)
+    if (n > MAX_INT_BYTES)
+      throw new PickleRefused('limit', 'pickle refused: an int is too long', this.at)
     const bytes = this.take(n)
     if (n === 0) return 0
     let v = 0n
@@ -693,7 +695,8 @@ class Unpickler {
     if (t === 'inf' || t === '+inf') return Number.POSITIVE_INFINITY
     if (t === '-inf') return Number.NEGATIVE_INFINITY
     if (t === 'nan' || t === '-nan' || t === '+nan') return Number.NaN
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) throw this.malformed('a float is not a number')
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t))
+      throw this.malformed('a float is not a number')
     return Number(t)
   }
 
@@ -714,16 +717,16 @@ class Unpickler {
       const e = body[++i]
       if (e === undefined) throw this.malformed('STRING ends in a backslash')
       const simple: Record<number, number> = {
-        0x5c: 0x5c,
-        0x27: 0x27,
-        0x22: 0x22,
-        0x6e: 0x0a,
-        0x74: 0x09,
-        0x72: 0x0d,
-        0x61: 0x07,
-        0x62: 0x08,
-        0x66: 0x0c,
-        0x76: 0x0b,
+        92: 0x5c,
+        39: 0x27,
+        34: 0x22,
+        110: 0x0a,
+        116: 0x09,
+        114: 0x0d,
+        97: 0x07,
+        98: 0x08,
+        102: 0x0c,
+        118: 0x0b,
       }
       const s = simple[e]
       if (s !== undefined) {
@@ -836,7 +839,9 @@ class Unpickler {
 }
 
 function narrow(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v
 }
 
 function isLatin1Name(encoding: unknown): boolean {
@@ -942,7 +947,10 @@ class Materializer {
       throw new PickleRefused('forbidden', `pickle refused: a bare global (${v.qualified}) as data`)
     }
     if (v instanceof PyTimedelta) {
-      throw new PickleRefused('forbidden', 'pickle refused: a datetime.timedelta outside a timezone')
+      throw new PickleRefused(
+        'forbidden',
+        'pickle refused: a datetime.timedelta outside a timezone',
+      )
     }
     if (v instanceof PyTimezone) {
       throw new PickleRefused('forbidden', 'pickle refused: a datetime.timezone outside a datetime')
