@@ -51,8 +51,11 @@ const options = {
   'firebase-mem-cost': { type: 'string' },
 } as const
 
-/** A pickle is one object: read whole, then mapped record by record. */
-const PICKLE_MAX_BYTES = 1024 * 1024 * 1024
+/**
+ * A pickle is one object, read whole and then mapped record by record: a file a student service
+ * or a small app kept, not a million-user export (use JSON Lines for that).
+ */
+const PICKLE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMemo: 32 * 1024 * 1024, maxStack: 8 * 1024 * 1024 }
 
 function oneOf<T extends string>(
   value: unknown,
@@ -104,10 +107,10 @@ function pickleMapping(values: CommandInput['values']): PickleMapping {
 }
 
 async function* fromPickle(file: string, mapping: PickleMapping): AsyncGenerator<ReadItem> {
-  if ((await stat(file)).size > PICKLE_MAX_BYTES) {
-    throw new UsageError(`usersvc: ${file} is larger than a pickle import reads (1 GiB)`)
+  if ((await stat(file)).size > PICKLE_LIMITS.maxBytes) {
+    throw new UsageError(`usersvc: ${file} is larger than a pickle import reads (256 MiB)`)
   }
-  const data = readPickle(await readFile(file))
+  const data = readPickle(await readFile(file), PICKLE_LIMITS)
   for (const item of pickleRecords(data, mapping)) {
     // Numbered from 1, like lines.
     const index = item.index + 1
