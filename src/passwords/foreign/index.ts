@@ -1,0 +1,116 @@
+// Password hashes made by other systems: recognised at import, kept as they came, verified at the
+// next login by their own algorithm (the caller then replaces them with argon2id).
+import {
+  type CanonicalDigest,
+  canonicalDigest,
+  DIGEST_PREFIX,
+  digestOutcome,
+  digestScheme,
+  readStoredDigest,
+  storedDigest,
+} from './digest.ts'
+import { identifyDjango, parseDjango } from './django.ts'
+import { parseArgon2, parseBcrypt } from './modern.ts'
+import { isRefusal, malformed, type Outcome, refuse } from './outcome.ts'
+import { identifyPasslib, parsePasslib } from './passlib.ts'
+import type { ImportHashOptions, ParsedHash, StructuredDigest } from './types.ts'
+import { identifyWerkzeug, parseWerkzeug } from './werkzeug.ts'
+
+export type * from './types.ts'
+
+const MAX_STORED = 4096
+
+interface Format {
+  identify(stored: string): string | undefined
+  parse(stored: string, scheme: string): Outcome
+}
+
+// Identified by prefix; each prefix belongs to one format, so the order does not matter.
+const FORMATS: Format[] = [
+  {
+    identify: (s) => /^\$(argon2id|argon2i|argon2d)\$/.exec(s)?.[1],
+    parse: (s) => parseArgon2(s),
+  },
+  { identify: (s) => (/^\$2[aby]\$/.test(s) ? 'bcrypt' : undefined), parse: (s) => parseBcrypt(s) },
+  { identify: identifyPasslib, parse: parsePasslib },
+  { identify: identifyWerkzeug, parse: parseWerkzeug },
+  { identify: identifyDjango, parse: parseDjango },
+  {
+    identify: (s) => {
+      if (!s.startsWith(DIGEST_PREFIX)) return undefined
+      const algorithm = readStoredDigest(s)?.algorithm
+      return typeof algorithm === 'string' ? digestScheme(algorithm) : 'digest'
+    },
+    parse: (s) => {
+      const json = readStoredDigest(s)
+      if (!json) return malformed('digest: stored form unreadable')
+      const digest = canonicalDigest(json, undefined)
+      return isRefusal(digest) ? digest : digestOutcome(digest)
+    },
+  },
+]
+
+function outcomeOf(stored: string): Outcome {
+  if (stored.length > MAX_STORED) return malformed('too long')
+  for (const format of FORMATS) {
+    const scheme = format.identify(stored)
+    if (scheme !== undefined) return format.parse(stored, scheme)
+  }
+  return refuse('unknown_hash')
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x)
+
+/** Checks an imported hash (an encoded string or a StructuredDigest) and gives the string to store. */
+export function parseImportedHash(input: unknown, options: ImportHashOptions): ParsedHash {
+  let stored: string
+  let outcome: Outcome
+  if (typeof input === 'string') {
+    stored = input
+    outcome = outcomeOf(input)
+  } else if (isObject(input)) {
+    const digest = canonicalDigest(input, options.firebase)
+    if (isRefusal(digest)) return digest
+    stored = storedDigest(digest)
+    outcome = digestOutcome(digest)
+  } else return refuse('unknown_hash', 'neither text nor a digest object')
+  if (isRefusal(outcome)) return outcome
+  if (outcome.weak && !options.allowWeak) return refuse('weak_hash', outcome.scheme)
+  return { ok: true, stored, scheme: outcome.scheme, weak: outcome.weak }
+}
+
+export function schemeOf(stored: string): string {
+  if (stored.length > MAX_STORED) return 'unknown'
+  for (const format of FORMATS) {
+    const scheme = format.identify(stored)
+    if (scheme !== undefined) return scheme
+  }
+  return 'unknown'
+}
+
+/** Our own hashes are argon2id PHC strings; any other parameters are still ours (needsRehash). */
+export function isForeign(stored: string): boolean {
+  return !stored.startsWith('$argon2id$')
+}
+
+/** The password exactly as typed: the foreign system hashed it without our NFKC. */
+export async function verifyForeign(stored: string, password: string): Promise<boolean> {
+  if (typeof stored !== 'string' || typeof password !== 'string') return false
+  const outcome = outcomeOf(stored)
+  if (isRefusal(outcome)) return false
+  try {
+    return await outcome.verify(password)
+  } catch {
+    return false
+  }
+}
+
+/** What `usersvc export` writes: the encoded string, or the digest object it was imported as. */
+export function exportedHash(stored: string): string | StructuredDigest {
+  const json = stored.startsWith(DIGEST_PREFIX) ? readStoredDigest(stored) : undefined
+  // Firebase's object needs the project parameters again; its stored string carries them.
+  if (!json || json.algorithm === 'firebase-scrypt') return stored
+  const { firebase: _, ...digest } = json as unknown as CanonicalDigest
+  return digest
+}
