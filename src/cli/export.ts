@@ -38,13 +38,17 @@ export const exportCommand: Command = {
       const handle = await open(out, 'w', 0o600)
       try {
         await handle.chmod(0o600)
-        await pipeline(counted, handle.createWriteStream({ autoClose: false }))
-      } finally {
+      } catch (error) {
         await handle.close()
+        throw error
       }
+      // The stream closes the handle when it ends or fails.
+      await pipeline(counted, handle.createWriteStream())
       return lines
     })
-    process.stderr.write(`usersvc: exported ${count} users${out ? ` to ${out}` : ''}\n`)
+    process.stderr.write(
+      `usersvc: exported ${count} user${count === 1 ? '' : 's'}${out ? ` to ${out}` : ''}\n`,
+    )
     return 0
   },
 }

@@ -55,7 +55,11 @@ const options = {
  * A pickle is one object, read whole and then mapped record by record: a file a student service
  * or a small app kept, not a million-user export (use JSON Lines for that).
  */
-const PICKLE_LIMITS = { maxBytes: 256 * 1024 * 1024, maxMemo: 32 * 1024 * 1024, maxStack: 8 * 1024 * 1024 }
+const PICKLE_LIMITS = {
+  maxBytes: 256 * 1024 * 1024,
+  maxMemo: 32 * 1024 * 1024,
+  maxStack: 8 * 1024 * 1024,
+}
 
 function oneOf<T extends string>(
   value: unknown,

@@ -124,7 +124,7 @@ describe('usersvc import / export', () => {
       jsonl([
         {
           login: 'native',
-          password: 'a native password here',
+          password: 'a home-grown passphrase',
           email: 'n@example.com',
           email_verified: true,
           role: 'admin',
@@ -177,7 +177,7 @@ describe('usersvc import / export', () => {
     assert.equal(back.code, 0, showRun(back))
     assert.match(back.stdout, /imported 2/)
     const { app } = await makeApp(t, { databaseUrl: fresh.databaseUrl })
-    const n = await login(app, 'native', 'a native password here')
+    const n = await login(app, 'native', 'a home-grown passphrase')
     assert.equal(n.statusCode, 200, n.body)
     assert.equal(n.json().user.id, native.id, 'ids survive the move')
     assert.equal(n.json().user.role, 'admin')

@@ -12,7 +12,7 @@ import { sample } from '../support/metrics.ts'
 import { assertProblem } from '../support/problems.ts'
 import { bearer, login, signUp, signUpAdmin } from '../support/requests.ts'
 
-const importUsers = (app: App, token: string, payload: unknown) =>
+const importUsers = (app: App, token: string, payload: object) =>
   app.inject({ method: 'POST', url: '/user/import', headers: bearer(token), payload })
 
 const storedHash = async (app: App, loginKey: string) =>
@@ -48,7 +48,7 @@ for (const dialect of dialects()) {
           password_hash: await argon2('argon password 2', { algorithm: 1 /* argon2i */ }),
           email_verified: false,
         },
-        { login: 'plain', password: 'a plaintext password 3', role: 'admin' },
+        { login: 'clear', password: 'a plaintext password 3', role: 'admin' },
         {
           login: 'digest',
           password_hash: {
@@ -61,11 +61,11 @@ for (const dialect of dialects()) {
       ]
       const res = await importUsers(app, admin.access_token, { users })
       assert.equal(res.statusCode, 200, res.body)
-      assert.deepEqual(res.json(), { imported: 4, skipped: [], refused: [] })
+      assert.deepEqual(res.json(), { imported: 4, skipped: [], refused: [] }, res.body)
 
       assert.equal((await storedHash(app, 'rails')).password_scheme, 'bcrypt')
-      assert.equal((await storedHash(app, 'plain')).password_scheme, null, 'hashed here: argon2id')
-      assert.match((await storedHash(app, 'plain')).password_hash, /^\$argon2id\$/)
+      assert.equal((await storedHash(app, 'clear')).password_scheme, null, 'hashed here: argon2id')
+      assert.match((await storedHash(app, 'clear')).password_hash, /^\$argon2id\$/)
       const foreign = await sample(
         app.metrics.registry,
         'usersvc_password_hashes_foreign{scheme="bcrypt"}',
@@ -81,7 +81,7 @@ for (const dialect of dialects()) {
       for (const [i, user] of users.entries()) {
         const wrong = await login(app, user.login, `${passwords[i]}x`)
         assertProblem(wrong, 401, 'invalid_credentials', `${user.login} wrong password`)
-        if (user.login !== 'plain') {
+        if (user.login !== 'clear') {
           assert.doesNotMatch((await storedHash(app, user.login)).password_hash, /^\$argon2id\$/)
         }
         const ok = await login(app, user.login, passwords[i])
@@ -92,7 +92,7 @@ for (const dialect of dialects()) {
         // And again with the new hash.
         assert.equal((await login(app, user.login, passwords[i])).statusCode, 200)
       }
-      const body = (await login(app, 'plain', passwords[2])).json()
+      const body = (await login(app, 'clear', passwords[2])).json()
       assert.equal(body.user.role, 'admin')
       const digest = (await login(app, 'digest', passwords[3])).json()
       assert.equal(digest.user.registered_at, '2019-03-04T05:06:07.000Z')
