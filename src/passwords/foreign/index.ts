@@ -30,7 +30,8 @@ interface Format {
   parse(stored: string, scheme: string): Outcome
 }
 
-// Identified by prefix; each prefix belongs to one format, so the order does not matter.
+// Identified by prefix. The order matters once: Werkzeug's bare `scrypt$salt$hash` is tried
+// before Django, whose `scrypt$N$salt$r$p$hash` shares the prefix.
 const FORMATS: Format[] = [
   {
     identify: (s) => /^\$(argon2id|argon2i|argon2d)\$/.exec(s)?.[1],
