@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need from the machine, made so before they run: npm's `pretest` (so `npm ci &&
 # npm test` works on a fresh machine) and .ci/run both run this.
-# - Commands the tests run: missing ones are installed from Debian's packages when root;
+# - Commands the tests run, and the Python modules that make foreign password hashes: missing
+#   ones are installed from Debian's packages when root;
 #   otherwise the exact `sudo apt-get install` line is printed and the run stops, before any test.
 # - A system nginx that Debian's package may start is quit (the tests run their own).
 # - PostgreSQL, Redis and NATS are started when installed but not answering.
@@ -35,12 +36,29 @@ checks=(
   postgresql-client-common:pg_isready
   postgresql-common:pg_ctlcluster
 )
+# Python modules the foreign-hash tests run (test/support/python.ts), each with its Debian package,
+# in Debian's /usr/bin/python3: the python3 first on PATH may be another interpreter without them.
+python_modules=(werkzeug:python3-werkzeug django:python3-django passlib:python3-passlib
+  bcrypt:python3-bcrypt argon2:python3-argon2)
+python_absent() { # find_spec finds a module without running it: ~20 ms, where importing takes ~200
+  if [ ! -x /usr/bin/python3 ]; then
+    echo python3
+    printf '%s\n' "${python_modules[@]#*:}"
+    return
+  fi
+  /usr/bin/python3 -c 'import importlib.util, sys
+for check in sys.argv[1:]:
+    module, package = check.split(":")
+    if importlib.util.find_spec(module) is None:
+        print(package)' "${python_modules[@]}"
+}
 absent() { # the packages of the checks that fail
   local c
   for c in "${checks[@]}"; do
     if [[ ${c#*:} == /* ]]; then [ -x "${c#*:}" ]; else command -v "${c#*:}" >/dev/null; fi ||
       echo "${c%%:*}"
   done
+  python_absent
 }
 mapfile -t missing < <(absent)
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -54,7 +72,7 @@ sudo apt-get install -y ${missing[*]}"
   did+=("installed ${missing[*]}")
   mapfile -t still < <(absent)
   [ "${#still[@]}" -eq 0 ] ||
-    die "apt-get installed ${missing[*]}, yet still not found on PATH=$PATH: ${still[*]}"
+    die "apt-get installed ${missing[*]}, yet still not found (on PATH=$PATH or in /usr/bin/python3): ${still[*]}"
 fi
 
 # ---- a system nginx (port 80) from Debian's package: quit it. The tests' own nginx keep their

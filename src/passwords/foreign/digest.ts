@@ -69,6 +69,8 @@ export function canonicalDigest(
       return malformed('digest: template takes {salt} and {password} only')
     out.template = text
   }
+  if (!isFirebase && input.firebase !== undefined)
+    return malformed('digest: firebase is for firebase-scrypt')
   if (isFirebase) {
     const params = (input.firebase as FirebaseParams | undefined) ?? firebase
     if (params === undefined) return refuse('firebase_params_missing')

@@ -8,7 +8,8 @@ import { malformed, type Outcome, sameBytes, utf8 } from './outcome.ts'
 /** identify_hasher(): the part before the first `$`, and the two unsalted forms. */
 export function identifyDjango(stored: string): string | undefined {
   if (/^[0-9a-fA-F]{32}$/.test(stored)) return 'django-unsalted-md5'
-  const algorithm = stored.slice(0, stored.indexOf('$'))
+  if (!stored.includes('$')) return undefined
+  const algorithm = stored.split('$', 1)[0]
   switch (algorithm) {
     case 'pbkdf2_sha256':
     case 'pbkdf2_sha1':

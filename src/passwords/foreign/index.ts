@@ -13,7 +13,12 @@ import { identifyDjango, parseDjango } from './django.ts'
 import { parseArgon2, parseBcrypt } from './modern.ts'
 import { isRefusal, malformed, type Outcome, refuse } from './outcome.ts'
 import { identifyPasslib, parsePasslib } from './passlib.ts'
-import type { ImportHashOptions, ParsedHash, StructuredDigest } from './types.ts'
+import {
+  DIGEST_ALGORITHMS,
+  type ImportHashOptions,
+  type ParsedHash,
+  type StructuredDigest,
+} from './types.ts'
 import { identifyWerkzeug, parseWerkzeug } from './werkzeug.ts'
 
 export type * from './types.ts'
@@ -25,7 +30,8 @@ interface Format {
   parse(stored: string, scheme: string): Outcome
 }
 
-// Identified by prefix; each prefix belongs to one format, so the order does not matter.
+// Identified by prefix. The order matters once: Werkzeug's bare `scrypt$salt$hash` is tried
+// before Django, whose `scrypt$N$salt$r$p$hash` shares the prefix.
 const FORMATS: Format[] = [
   {
     identify: (s) => /^\$(argon2id|argon2i|argon2d)\$/.exec(s)?.[1],
@@ -39,7 +45,9 @@ const FORMATS: Format[] = [
     identify: (s) => {
       if (!s.startsWith(DIGEST_PREFIX)) return undefined
       const algorithm = readStoredDigest(s)?.algorithm
-      return typeof algorithm === 'string' ? digestScheme(algorithm) : 'digest'
+      return (DIGEST_ALGORITHMS as readonly unknown[]).includes(algorithm)
+        ? digestScheme(algorithm as string)
+        : 'digest'
     },
     parse: (s) => {
       const json = readStoredDigest(s)
@@ -70,13 +78,13 @@ export function parseImportedHash(input: unknown, options: ImportHashOptions): P
     stored = input
     outcome = outcomeOf(input)
   } else if (isObject(input)) {
-    const digest = canonicalDigest(input, options.firebase)
+    const digest = canonicalDigest(input, options?.firebase)
     if (isRefusal(digest)) return digest
     stored = storedDigest(digest)
     outcome = digestOutcome(digest)
   } else return refuse('unknown_hash', 'neither text nor a digest object')
   if (isRefusal(outcome)) return outcome
-  if (outcome.weak && !options.allowWeak) return refuse('weak_hash', outcome.scheme)
+  if (outcome.weak && !options?.allowWeak) return refuse('weak_hash', outcome.scheme)
   return { ok: true, stored, scheme: outcome.scheme, weak: outcome.weak }
 }
 

@@ -5,7 +5,8 @@ import { DIGEST_BYTES, type Pbkdf2Digest, pbkdf2Hash, scryptHash } from './kdf.t
 import { malformed, type Outcome, utf8 } from './outcome.ts'
 
 export function identifyWerkzeug(stored: string): string | undefined {
-  const method = stored.slice(0, stored.indexOf('$'))
+  if (!stored.includes('$')) return undefined
+  const method = stored.split('$', 1)[0] ?? ''
   if (method === 'pbkdf2' || method.startsWith('pbkdf2:')) {
     const digest = method.split(':')[1] ?? 'sha256'
     return `werkzeug-pbkdf2-${digest}`
