@@ -268,6 +268,10 @@ test('every event the service records has words of its own in every language: ea
       distinct([plain, named], `factor.${what} ${factor_type}`)
     }
   }
+  distinct(
+    [phrase('user.registered', {}), phrase('user.registered', { imported: true })],
+    'registered here, moved in by an import',
+  )
   assert.equal(phrase('something.new'), 'event.unknown')
   hasWords('event.unknown')
 })

@@ -114,6 +114,8 @@ export function eventPhrase(event, { admin = false } = {}) {
   const data = event.data ?? {}
   switch (event.type) {
     case 'user.registered':
+      // Moved in by an import, with the password hash of the system it came from.
+      return { key: data.imported ? 'event.user.imported' : 'event.user.registered', params: {} }
     case 'user.deleted':
     case 'user.disabled':
     case 'user.enabled':

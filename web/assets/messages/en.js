@@ -290,6 +290,7 @@ const en = {
   'event.byAdmin': 'by an administrator',
   'event.note': 'Note: {note}',
   'event.user.registered': 'Account created',
+  'event.user.imported': 'Account moved in from another system',
   'event.user.deleted': 'Account deleted',
   'event.user.disabled': 'Account disabled',
   'event.user.enabled': 'Account enabled again',

@@ -301,6 +301,7 @@ const ru = {
   'event.byAdmin': 'действие администратора',
   'event.note': 'Примечание: {note}',
   'event.user.registered': 'Учётная запись создана',
+  'event.user.imported': 'Учётная запись перенесена из другой системы',
   'event.user.deleted': 'Учётная запись удалена',
   'event.user.disabled': 'Учётная запись отключена',
   'event.user.enabled': 'Учётная запись снова включена',
