@@ -8,7 +8,7 @@ import { createHasher } from '../passwords/hasher.ts'
 import { createPasswordPolicy } from '../passwords/policy.ts'
 import { createImporter } from '../transfer/importer.ts'
 import { readPickle } from '../transfer/pickle.ts'
-import { type PickleMapping, pickleRecords } from '../transfer/pickle-records.ts'
+import { checkMapping, type PickleMapping, pickleRecords } from '../transfer/pickle-records.ts'
 import { FORMATS, type Format, formatOf, type ReadItem, readRecords } from '../transfer/read.ts'
 import { runImport, type Totals } from '../transfer/run.ts'
 import { type Command, type CommandInput, UsageError } from './command.ts'
@@ -102,12 +102,19 @@ function pickleMapping(values: CommandInput['values']): PickleMapping {
   }
   const saltEncoding = oneOf(values['salt-encoding'], ['hex', 'base64', 'utf8'], '--salt-encoding')
   const hashEncoding = oneOf(values['hash-encoding'], ['hex', 'base64'], '--hash-encoding')
-  return {
+  const mapping = {
     fields,
     ...(typeof values.hash === 'string' ? { hash: values.hash } : {}),
     ...(saltEncoding ? { saltEncoding } : {}),
     ...(hashEncoding ? { hashEncoding } : {}),
   }
+  // A bad --hash or --field is said before the file is read.
+  try {
+    checkMapping(mapping)
+  } catch (error) {
+    throw new UsageError(`usersvc: ${(error as Error).message}`)
+  }
+  return mapping
 }
 
 async function* fromPickle(file: string, mapping: PickleMapping): AsyncGenerator<ReadItem> {

@@ -155,7 +155,7 @@ function describe(v: unknown): string {
   return typeof v
 }
 
-function checkMapping(mapping: PickleMapping): {
+export function checkMapping(mapping: PickleMapping): {
   fields: Partial<Record<OurField, string>>
   spec: HashSpec | undefined
 } {
