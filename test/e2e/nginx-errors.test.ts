@@ -75,6 +75,30 @@ describe('nginx in front of usersvc: its own error answers', () => {
     )
   })
 
+  test('POST /user/import takes bodies up to 2 MiB through nginx (1,000 records); more is 413', async (t) => {
+    const edge = await edgeFixture(t)
+    const service = await inProcessService(t, edge.tlsDir)
+    await edge.start([service.upstream])
+    const agent = await edge.agent()
+    const users = (size: number) => {
+      const record = { login: 'someone', password_hash: 'x'.repeat(size / 1000 - 40) }
+      return { users: Array.from({ length: 1000 }, () => record) }
+    }
+    // No token: the service answers 401, which shows the body got past nginx's limit.
+    const fits = await postJson(`${edge.base}/user/import?probe=1m`, agent, users(1024 * 1024))
+    assert.equal(fits.statusCode, 401, fits.body)
+    assert.equal((JSON.parse(fits.body) as { code?: string }).code, 'invalid_token')
+    const tooLarge = await postJson(
+      `${edge.base}/user/import?probe=3m`,
+      agent,
+      users(3 * 1024 * 1024),
+    )
+    assertEdgeProblem(tooLarge, 413, 'payload_too_large')
+    // Elsewhere the limit stays 16 KiB.
+    const elsewhere = await postJson(`${edge.base}/user/?probe=1m`, agent, users(1024 * 1024))
+    assertEdgeProblem(elsewhere, 413, 'payload_too_large')
+  })
+
   test('upstream down: nginx answers 503 with an "unavailable" problem document, not an HTML 502', async (t) => {
     const edge = await edgeFixture(t)
     const server = await startServer(t, { tlsDir: edge.tlsDir, env: { TRUST_PROXY: '127.0.0.1' } })
