@@ -224,6 +224,8 @@ for (const dialect of dialects()) {
         422,
         'validation_failed',
       )
+      const huge = { users: [{ login: 'big', password_hash: 'x'.repeat(2 * 1024 * 1024) }] }
+      assertProblem(await importUsers(app, admin.access_token, huge), 413, 'payload_too_large')
       assert.equal(await userCount(app), 2)
     })
   })
