@@ -27,6 +27,7 @@ checks=(
   sslscan:sslscan                                 # the TLS scans
   curl:curl                                       # the curl command the CLI prints is run
   jq:jq                                           # the README's curl walk-through is run
+  sqlite3:sqlite3                                 # the README's Flask and digest migrations are run
   openssl:openssl                                 # not run by tests; README and config errors say to
   strace:strace                                   # the proxy set-up writes only where it should
   "chromium:${CHROMIUM_PATH:-/usr/bin/chromium}"  # browser tests (playwright-core)

@@ -143,6 +143,9 @@ const COMMANDS = [
   'redis-cli',
   'pg_ctlcluster',
   'pg_isready',
+  'sqlite3',
+  'psql',
+  'jq',
 ]
 
 describe('test set-up (npm pretest)', () => {
