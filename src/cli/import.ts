@@ -196,6 +196,11 @@ export const importCommand: Command = {
     if (totals.skipped > MAX_SKIPS_SHOWN) {
       err.write(`(${totals.skipped - MAX_SKIPS_SHOWN} more skipped, not listed)\n`)
     }
+    if (totals.weak > 0) {
+      err.write(
+        `usersvc: warning: ${totals.weak} ${dryRun ? 'would come' : 'came'} with a weak hash (MD5/SHA-1 or unsalted): each is replaced by argon2id at its user's first login; until then a leak of the database gives those passwords away quickly\n`,
+      )
+    }
     console.log(summary(totals, dryRun))
     return totals.refused > 0 ? 1 : 0
   },

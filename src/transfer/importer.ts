@@ -28,6 +28,8 @@ export interface Refused extends Refusal {
 
 export interface ImportReport {
   imported: number
+  /** Of those imported, how many came with a weak hash (allowed by allowWeak). */
+  weak?: number
   skipped: Skipped[]
   refused: Refused[]
 }
@@ -44,6 +46,9 @@ export interface ImporterOptions {
   policy: PasswordPolicy
   events: RecordEvent
 }
+
+const weakOf = (records: CheckedRecord[]) =>
+  records.filter((r) => 'weak' in r.secret && r.secret.weak).length
 
 /** Races with a registration of the same login are settled by re-reading, this many times. */
 const ATTEMPTS = 3
@@ -135,7 +140,8 @@ export function createImporter(options: ImporterOptions, run: ImportRun = {}) {
       // whose users exist (a re-run); the transaction looks again.
       const first = await partition(db, records)
       if (run.dryRun || first.fresh.length === 0) {
-        return { imported: run.dryRun ? first.fresh.length : 0, skipped: first.skipped, refused }
+        const would = run.dryRun ? first.fresh : []
+        return { imported: would.length, weak: weakOf(would), skipped: first.skipped, refused }
       }
       const now = clock.now()
       const rows = new Map<number, ImportedRow>()
@@ -156,7 +162,12 @@ export function createImporter(options: ImporterOptions, run: ImportRun = {}) {
               const data = { login: row.login, email: row.email?.address ?? null, imported: true }
               await events(trx, { type: 'user.registered', userId: row.id, at: now, data })
             }
-            return { imported: batch.length, skipped: [...first.skipped, ...skipped], refused }
+            return {
+              imported: batch.length,
+              weak: weakOf(fresh),
+              skipped: [...first.skipped, ...skipped],
+              refused,
+            }
           })
         } catch (error) {
           // Someone registered one of these logins between the look and the insert: look again.

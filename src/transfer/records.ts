@@ -28,7 +28,7 @@ export interface CheckedRecord {
   registeredAt?: Date
   role: Role
   /** Plaintext to hash with argon2id (NFKC, as registration), or a hash ready to store. */
-  secret: { password: string } | { hash: string; scheme: string }
+  secret: { password: string } | { hash: string; scheme: string; weak: boolean }
 }
 
 /** A refusal: a short code (the report's `reason`) and what exactly is wrong (never a secret). */
@@ -108,7 +108,7 @@ export function checkRecord(raw: unknown, options: CheckOptions): Checked {
   } else {
     const parsed = parseImportedHash(r.password_hash, options)
     if (!parsed.ok) return refuse(parsed.reason, parsed.detail)
-    secret = { hash: parsed.stored, scheme: parsed.scheme }
+    secret = { hash: parsed.stored, scheme: parsed.scheme, weak: parsed.weak }
   }
   return {
     ok: true,

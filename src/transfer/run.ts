@@ -7,6 +7,8 @@ export const BATCH_SIZE = 500
 export interface Totals {
   read: number
   imported: number
+  /** Imported with a weak hash (--allow-weak). */
+  weak: number
   skipped: number
   refused: number
 }
@@ -24,12 +26,13 @@ export async function runImport(
   importer: Importer,
   hooks: RunHooks = {},
 ): Promise<Totals> {
-  const totals: Totals = { read: 0, imported: 0, skipped: 0, refused: 0 }
+  const totals: Totals = { read: 0, imported: 0, weak: 0, skipped: 0, refused: 0 }
   let batch: { index: number; raw: unknown }[] = []
   const flush = async () => {
     const report = await importer.batch(batch)
     batch = []
     totals.imported += report.imported
+    totals.weak += report.weak ?? 0
     totals.skipped += report.skipped.length
     totals.refused += report.refused.length
     for (const refusal of report.refused) hooks.refused?.(refusal)

@@ -55,7 +55,7 @@ export const ImportResult = Type.Object({
       index: Type.Integer(),
       reason: Type.String({
         description:
-          'unknown_hash, malformed_hash, weak_hash, unsafe_cost, invalid_login, invalid_email, password_policy, duplicate_login, duplicate_email, duplicate_id, missing_password, unknown_field, invalid_field, not_an_object, firebase_params_missing',
+          'unknown_hash, malformed_hash, weak_hash, unsafe_cost, invalid_login, invalid_email, password_policy, duplicate_login, duplicate_email, duplicate_id, missing_password, unknown_field, invalid_field, not_an_object, firebase_params_missing, unusable_password',
       }),
       detail: Type.Optional(Type.String()),
     }),

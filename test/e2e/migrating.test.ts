@@ -282,7 +282,7 @@ User.objects.create_user("ghost", "ghost@example.com")  # no password: unusable 
     // The unusable password is refused, as the README says: the import's exit status is 1.
     assert.equal(r.code, 1, show(r))
     assert.match(r.stdout, imported(7, 6, 1), show(r))
-    assert.match(r.stderr, /^line 7: refused, unknown_hash/m, show(r))
+    assert.match(r.stderr, /^line 7: refused, unusable_password/m, show(r))
     await assertMigrated(t, c.databaseUrl, [
       {
         login: 'alice',
@@ -536,6 +536,7 @@ db.commit()
     const r = await runExample(t, 'digest', dir, c.env)
     assert.equal(r.code, 0, show(r))
     assert.match(r.stdout, imported(2, 2), show(r))
+    assert.match(r.stderr, /warning: 2 came with a weak hash/, show(r))
     // The same file without --allow-weak: MD5 is refused, line by line.
     const strict = await c.run(['import', join(dir, 'users.jsonl'), '--dry-run'])
     assert.equal(strict.code, 1, showRun(strict))

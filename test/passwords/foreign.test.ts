@@ -292,6 +292,13 @@ describe('refusals', () => {
     }
   })
 
+  test('unusable: Django’s "!…" marks an account without a password', async () => {
+    for (const value of ['!', '!Tc0p4J1mCIMKO0eBlJ4pPYJOzKvTDfXzfhgJxsKQ']) {
+      assert.equal(refusal(value).reason, 'unusable_password', value)
+      assert.equal(await verifyForeign(value, ''), false)
+    }
+  })
+
   test('malformed: recognised, but a part is missing, badly encoded or the wrong length', () => {
     const passlib = input('passlib-pbkdf2-sha256') as string
     const werkzeug = input('werkzeug-pbkdf2-sha256') as string

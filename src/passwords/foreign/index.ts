@@ -58,8 +58,17 @@ const FORMATS: Format[] = [
   },
 ]
 
+// Django's set_unusable_password() (contrib/auth/hashers.py, UNUSABLE_PASSWORD_PREFIX).
+const UNUSABLE = '!'
+
 function outcomeOf(stored: string): Outcome {
   if (stored.length > MAX_STORED) return malformed('too long')
+  if (stored.startsWith(UNUSABLE)) {
+    return refuse(
+      'unusable_password',
+      'the account has no password (Django "!…"); it can recover by email',
+    )
+  }
   for (const format of FORMATS) {
     const scheme = format.identify(stored)
     if (scheme !== undefined) return format.parse(stored, scheme)

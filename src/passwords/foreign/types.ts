@@ -50,6 +50,7 @@ export type HashRefusal =
   | 'weak_hash' // unsalted, or an MD5/SHA-1 digest, without allowWeak
   | 'unsafe_cost' // a cost so high a login would tie up a hash thread (or its memory)
   | 'firebase_params_missing'
+  | 'unusable_password' // Django's `!…`: the account has no password to bring along
 
 export type ParsedHash =
   | {
