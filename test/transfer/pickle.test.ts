@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { promisify } from 'node:util'
 import type { StructuredDigest } from '../../src/passwords/foreign/types.ts'
-import { PickleRefused, readPickle } from '../../src/transfer/pickle.ts'
+import { PickleRefused, readPickle } from '../../src/transfer/pickle/index.ts'
 import {
   type PickleMapping,
   type PickleRecord,
