@@ -110,8 +110,10 @@ export interface FirstLoginScheme {
 export interface FirstLogins {
   store: string
   usersPerScheme: number
-  /** HASH_THREAD_NICE of the service's hash threads (the raw references run at the bench's). */
+  /** HASH_THREAD_NICE of the service's hash threads. */
   threadNice: number
+  /** Whether the raw references ran at that nice value too (this process's pool threads). */
+  referencesNiced: boolean
   /** One argon2id hash and verify at the service's parameters, alone, interleaved with the logins. */
   rawArgon2: { hash: Timing; verify: Timing }
   /** A login's cost beyond its argon2id verify: second-login p50 − raw argon2id verify p50. */
