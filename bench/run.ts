@@ -4,7 +4,7 @@
 // the scale and overload cases, the import (bench/import.ts: `usersvc import` of 1,000,000
 // pre-hashed records, and first logins with imported hashes), and writes
 // bench/results/latest.{json,md,svg} and import.{json,md}. The import adds about 2½ minutes to a
-// full run on 2 cores, and 8 more on PostgreSQL (about 2,000 records/s there).
+// full run on 2 cores, and about 10 more on PostgreSQL (1,700-1,900 records/s there).
 // npm run bench -- --only import [--quick] [--keep] [--cpu-prof] (the same as
 // `node bench/import.ts …`): the import part alone; writes bench/results/import.{json,md} only,
 // never latest.*; with --cpu-prof it profiles the import process instead of reporting.
