@@ -4,6 +4,9 @@ import { join } from 'node:path'
 export const ROOT = join(import.meta.dirname, '..')
 export const RESULTS = join(ROOT, 'bench', 'results')
 
+/** The bound on an import: 1,000,000 pre-hashed records on SQLite in 2 minutes. */
+export const IMPORT_GOAL = { records: 1_000_000, seconds: 120 }
+
 /** The password of every seeded user and of every registration the benchmark makes. */
 export const PASSWORD = 'benchmark password, long enough 42'
 export const WRONG_PASSWORD = 'not the benchmark password at all 42'
@@ -23,6 +26,9 @@ export interface Mode {
   /** Seconds of the raw argon2id and commit loops. */
   loopSeconds: number
   overloadSeconds: number
+  /** Records in the import benchmark's file (bench/import.ts), and users per scheme logging in. */
+  importRecords: number
+  firstLoginUsers: number
 }
 
 export const FULL: Mode = {
@@ -35,6 +41,8 @@ export const FULL: Mode = {
   scaleConnections: 16,
   loopSeconds: 8,
   overloadSeconds: 20,
+  importRecords: 1_000_000,
+  firstLoginUsers: 15,
 }
 
 export const QUICK: Mode = {
@@ -47,6 +55,8 @@ export const QUICK: Mode = {
   scaleConnections: 16,
   loopSeconds: 1,
   overloadSeconds: 4,
+  importRecords: 50_000,
+  firstLoginUsers: 4,
 }
 
 /**

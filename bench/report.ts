@@ -2,6 +2,7 @@
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { HASHED } from './config.ts'
 import { at, commitRate, goals, ms, n, ratio, rawArgon } from './goals.ts'
+import { importGoals, importSection } from './import-report.ts'
 import type { LoadResult } from './load.ts'
 import { EXPECTED } from './scenarios.ts'
 import type { Machine, Overload, Results, StoreResults } from './types.ts'
@@ -189,7 +190,8 @@ function overload(results: Results, o: Overload): string[] {
 }
 
 export function markdown(results: Results): string {
-  const goalRows = goals(results).map((goal) => [
+  const all = [...goals(results), ...(results.import ? importGoals(results.import) : [])]
+  const goalRows = all.map((goal) => [
     goal.goal,
     goal.measured,
     goal.met === undefined ? 'reported' : goal.met ? '**met**' : '**missed**',
@@ -203,6 +205,7 @@ export function markdown(results: Results): string {
     ...references(results),
     ...results.stores.flatMap((s) => store(results, s)),
     ...(results.overload ? overload(results, results.overload) : []),
+    ...(results.import ? importSection(results.import) : []),
     'Chart: [latest.svg](latest.svg). Every figure: [latest.json](latest.json).',
     '',
   ].join('\n')

@@ -1,7 +1,13 @@
 // npm run bench [-- --quick] [-- --cpu-prof] [-- --keep]
 // Starts usersvc as a real process (HTTPS, default configuration, fresh temp data dir), drives
 // it from separate autocannon processes, measures the references (raw argon2id, bare Fastify),
-// the scale and overload cases, and writes bench/results/latest.{json,md,svg}.
+// the scale and overload cases, the import (bench/import.ts: `usersvc import` of 1,000,000
+// pre-hashed records, and first logins with imported hashes), and writes
+// bench/results/latest.{json,md,svg} and import.{json,md}. The import adds about 2½ minutes to a
+// full run on 2 cores, and about 10 more on PostgreSQL (1,700-1,900 records/s there).
+// npm run bench -- --only import [--quick] [--keep] [--cpu-prof] (the same as
+// `node bench/import.ts …`): the import part alone; writes bench/results/import.{json,md} only,
+// never latest.*; with --cpu-prof it profiles the import process instead of reporting.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
@@ -20,6 +26,8 @@ import {
   type Scenario,
   THROTTLE_ENV,
 } from './config.ts'
+import { importBench, standalone } from './import.ts'
+import { importMarkdown } from './import-report.ts'
 import type { LoadResult, Run } from './load.ts'
 import { overload } from './overload.ts'
 import { summariseProfiles } from './profile.ts'
@@ -37,7 +45,19 @@ import {
 import { round } from './stats.ts'
 import type { HashRate, Overload, Results, StoreResults } from './types.ts'
 
-const args = new Set(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const args = new Set(argv)
+if (args.has('--only')) {
+  const part = argv[argv.indexOf('--only') + 1]
+  if (part !== 'import') {
+    process.stderr.write(
+      `npm run bench -- --only import: the one part that runs alone, not ${part}\n`,
+    )
+    process.exit(2)
+  }
+  await standalone(argv.filter((arg) => arg !== '--only' && arg !== part))
+  process.exit(0)
+}
 const mode: Mode = args.has('--quick') ? QUICK : FULL
 const began = performance.now()
 const log = (message: string) =>
@@ -277,6 +297,9 @@ for (const kind of postgresUrl ? (['sqlite', 'postgres'] as const) : (['sqlite']
   }
 }
 
+// --- Import and first logins ----------------------------------------------------------------
+const imported = await importBench({ mode, tmp, env: baseEnv, postgresUrl, agent, log })
+
 // --- Results ----------------------------------------------------------------------------------
 const results: Results = {
   mode,
@@ -293,6 +316,7 @@ const results: Results = {
   references: { hash, bare: bareRuns },
   stores: storeResults,
   overload: overloaded,
+  import: imported,
   seconds: round((performance.now() - began) / 1000),
 }
 await mkdir(RESULTS, { recursive: true })
@@ -300,8 +324,12 @@ await writeFile(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2
 const report = markdown(results)
 await writeFile(join(RESULTS, 'latest.md'), report)
 await writeFile(join(RESULTS, 'latest.svg'), await chart(results))
+// import.{json,md} as `--only import` writes them, from this run's figures.
+const importResults = { ...imported, machine }
+await writeFile(join(RESULTS, 'import.json'), `${JSON.stringify(importResults, null, 2)}\n`)
+await writeFile(join(RESULTS, 'import.md'), importMarkdown(importResults, { standalone: true }))
 process.stdout.write(`${report}\n`)
 if (args.has('--cpu-prof')) process.stdout.write(`\n${await summariseProfiles(cpuProfDir)}\n`)
 await agent.close()
 if (!args.has('--keep')) await rm(tmp, { recursive: true, force: true })
-log(`done in ${results.seconds} s: bench/results/latest.{json,md,svg}`)
+log(`done in ${results.seconds} s: bench/results/latest.{json,md,svg}, import.{json,md}`)

@@ -1,5 +1,13 @@
 import { hash } from 'node:crypto'
 
+/** A key's 64 bits: two words of its SHA-1, the low one never 0 (a zero marks an empty slot). */
+export type Fingerprint = readonly [high: number, low: number]
+
+export function fingerprint(key: string): Fingerprint {
+  const digest = hash('sha1', key, 'buffer')
+  return [digest.readUInt32LE(0), (digest.readUInt32LE(4) | 1) >>> 0]
+}
+
 /**
  * The keys an import has met so far (logins, addresses, ids), to refuse a duplicate inside one
  * file of any size. It keeps a 64-bit fingerprint per key in typed arrays, about 16 bytes a key,
@@ -18,10 +26,15 @@ export class SeenKeys {
 
   /** Adds `key`; false when it was there already. */
   add(key: string): boolean {
-    const digest = hash('sha1', key, 'buffer')
-    const high = digest.readUInt32LE(0)
-    // Never 0: a zero low word marks an empty slot.
-    const low = (digest.readUInt32LE(4) | 1) >>> 0
+    return this.addPrint(fingerprint(key))
+  }
+
+  has(key: string): boolean {
+    return this.hasPrint(fingerprint(key))
+  }
+
+  /** The same, for a fingerprint made once (a key is hashed once to look and then to add). */
+  addPrint([high, low]: Fingerprint): boolean {
     if (this.#find(high, low)) return false
     if ((this.#size + 1) * 2 > this.#low.length) this.#grow()
     this.#put(high, low)
@@ -29,9 +42,8 @@ export class SeenKeys {
     return true
   }
 
-  has(key: string): boolean {
-    const digest = hash('sha1', key, 'buffer')
-    return this.#find(digest.readUInt32LE(0), (digest.readUInt32LE(4) | 1) >>> 0)
+  hasPrint([high, low]: Fingerprint): boolean {
+    return this.#find(high, low)
   }
 
   #find(high: number, low: number): boolean {
