@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { systemClock } from '../clock.ts'
-import { eventRecorder } from '../events/record.ts'
-import { recorder } from '../outbox/record.ts'
+import { eventsRecorder } from '../events/record.ts'
+import { manyRecorder } from '../outbox/record.ts'
 import type { FirebaseParams } from '../passwords/foreign/types.ts'
 import { createHasher } from '../passwords/hasher.ts'
 import { createPasswordPolicy } from '../passwords/policy.ts'
@@ -154,7 +154,7 @@ export const importCommand: Command = {
         queueLimit: 100_000,
         maxQueueWaitMs: 3_600_000,
       })
-      const record = recorder(
+      const recordMany = manyRecorder(
         store.dialect,
         () => new Date(),
         () => {},
@@ -166,7 +166,7 @@ export const importCommand: Command = {
           hasher,
           policy: createPasswordPolicy(config.passwords.minLength),
           // No request: the actor is the system. A running service delivers what this records.
-          events: eventRecorder(record, () => new Date()),
+          events: eventsRecorder(recordMany, () => new Date()),
         },
         { dryRun, allowWeak: values['allow-weak'] === true, ...(firebase ? { firebase } : {}) },
       )

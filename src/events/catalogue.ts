@@ -88,6 +88,11 @@ export interface NewEvent {
 
 /** Records an event inside the transaction of its change (events/record.ts). */
 export type RecordEvent = (trx: import('../db/schema.ts').Db, event: NewEvent) => Promise<Event>
+/** Records many events inside the transaction of a bulk change (an import): one write each. */
+export type RecordEvents = (
+  trx: import('../db/schema.ts').Db,
+  events: readonly NewEvent[],
+) => Promise<Event[]>
 
 // What the trail keeps for admins only: why a sign-in failed, and an admin's note on disabling
 // (DisableBody in authn/account-routes.ts: "never shown to the user").

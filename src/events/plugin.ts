@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Db } from '../db/schema.ts'
-import type { Event, RecordEvent } from './catalogue.ts'
+import type { Event, RecordEvent, RecordEvents } from './catalogue.ts'
 import { runInContext } from './context.ts'
-import { EVENTS_CHANNEL, eventRecorder } from './record.ts'
+import { EVENTS_CHANNEL, eventRecorder, eventsRecorder } from './record.ts'
 import { eventRepository } from './repository.ts'
 
 /**
@@ -15,6 +15,8 @@ export type Sink = (trx: Db, event: Event) => Promise<void>
 export interface Events {
   /** Records an event inside the transaction of its change. */
   record: RecordEvent
+  /** Records many inside the transaction of a bulk change (an import). */
+  recordMany: RecordEvents
   /** Adds a sink (webhooks, NATS); before the app is ready. */
   sink(name: string, fanOut: Sink): void
   /** Deletes events older than the retention; how many (the background job calls it hourly). */
@@ -93,6 +95,7 @@ export default fp(
 
     app.decorate<Events>('events', {
       record: eventRecorder(app.outbox.record, () => app.clock.now()),
+      recordMany: eventsRecorder(app.outbox.recordMany, () => app.clock.now()),
       sink(name, fanOut) {
         if (sinks.has(name)) throw new Error(`event sink ${name} exists already`)
         sinks.set(name, fanOut)

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Db } from '../db/schema.ts'
-import type { Record } from '../outbox/record.ts'
-import type { Event, LoginFailureReason, NewEvent, RecordEvent } from './catalogue.ts'
+import type { Record, RecordMany } from '../outbox/record.ts'
+import type { Event, LoginFailureReason, NewEvent, RecordEvent, RecordEvents } from './catalogue.ts'
 import { whoAndWhere } from './context.ts'
 import { eventRepository } from './repository.ts'
 
@@ -15,21 +15,36 @@ export const EVENTS_CHANNEL = 'events'
  */
 export function eventRecorder(record: Record, now: () => Date): RecordEvent {
   return async (trx: Db, input) => {
-    const subject = input.userId ?? null
-    const { actor, address, user_agent } = whoAndWhere(subject, input.actor)
-    const event: Event = {
-      id: uuidv7(),
-      type: input.type,
-      occurred_at: (input.at ?? now()).toISOString(),
-      actor,
-      subject: subject ? { user_id: subject } : null,
-      address,
-      user_agent,
-      data: input.data ?? {},
-    }
+    const event = build(input, now)
     await eventRepository(trx).insert(event)
     await record(trx, EVENTS_CHANNEL, event)
     return event
+  }
+}
+
+/** The same for a bulk change (an import): the trail rows and the outbox rows, many a statement. */
+export function eventsRecorder(recordMany: RecordMany, now: () => Date): RecordEvents {
+  return async (trx: Db, inputs) => {
+    const events = inputs.map((input) => build(input, now))
+    await eventRepository(trx).insertMany(events)
+    await recordMany(trx, EVENTS_CHANNEL, events)
+    return events
+  }
+}
+
+/** The event as stored and sent: id and time, and who and from where (see context.ts). */
+function build(input: NewEvent, now: () => Date): Event {
+  const subject = input.userId ?? null
+  const { actor, address, user_agent } = whoAndWhere(subject, input.actor)
+  return {
+    id: uuidv7(),
+    type: input.type,
+    occurred_at: (input.at ?? now()).toISOString(),
+    actor,
+    subject: subject ? { user_id: subject } : null,
+    address,
+    user_agent,
+    data: input.data ?? {},
   }
 }
 

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { type Record, recorder } from './record.ts'
+import { manyRecorder, type Record, type RecordMany, recorder } from './record.ts'
 import { type ChannelStats, type OutboxMessage, outboxRepository } from './repository.ts'
 import { createOutboxWorker, type OutboxWorker, type WorkerOptions } from './worker.ts'
 
@@ -17,6 +17,8 @@ export type ConsumeOptions = Pick<
 export interface Outbox {
   /** Adds a message inside the caller's transaction (see record.ts). */
   record: Record
+  /** Adds many messages on one channel inside the caller's transaction (a bulk change). */
+  recordMany: RecordMany
   /**
    * Starts this instance's sender for `channel` (once the app is ready, or at once after); it
    * stops when the app closes, or with `stop`.
@@ -54,12 +56,10 @@ export default fp(
       for (const worker of workers.values()) worker.start()
     })
     const outbox = outboxRepository(db, dialect)
+    const wake = (channel: string) => workers.get(channel)?.wake()
     app.decorate<Outbox>('outbox', {
-      record: recorder(
-        dialect,
-        () => app.clock.now(),
-        (channel) => workers.get(channel)?.wake(),
-      ),
+      record: recorder(dialect, () => app.clock.now(), wake),
+      recordMany: manyRecorder(dialect, () => app.clock.now(), wake),
       consume(channel, deliver, options = {}) {
         if (workers.has(channel)) throw new Error(`outbox channel ${channel} has a sender already`)
         const worker = createOutboxWorker({

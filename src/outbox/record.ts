@@ -19,3 +19,18 @@ export function recorder(
     recorded(channel)
   }
 }
+
+/** Many messages on one channel, for a bulk change (an import): multi-row inserts. */
+export type RecordMany = (trx: Db, channel: string, payloads: readonly unknown[]) => Promise<void>
+
+export function manyRecorder(
+  dialect: Dialect,
+  now: () => Date,
+  recorded: (channel: string) => void,
+): RecordMany {
+  return async (trx, channel, payloads) => {
+    if (payloads.length === 0) return
+    await outboxRepository(trx, dialect).addMany(channel, payloads, now())
+    recorded(channel)
+  }
+}

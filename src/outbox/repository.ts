@@ -17,6 +17,9 @@ export interface ChannelStats {
   oldest?: Date
 }
 
+// 8 values a row: well under SQLite's 32,766 bound values a statement and PostgreSQL's 65,535.
+const ROWS_PER_INSERT = 500
+
 /** The outbox table. Works on a Kysely instance or a transaction. */
 export function outboxRepository(db: Db, dialect: Dialect) {
   // A claim is the row's id and its attempts after the claim: a sender whose lease ran out and
@@ -66,6 +69,28 @@ export function outboxRepository(db: Db, dialect: Dialect) {
         })
         .execute()
       return id
+    },
+
+    /** Many messages on one channel: multi-row inserts, for bulk changes (an import). */
+    async addMany(channel: string, payloads: readonly unknown[], now: Date): Promise<void> {
+      const at = now.toISOString()
+      for (let i = 0; i < payloads.length; i += ROWS_PER_INSERT) {
+        await db
+          .insertInto('outbox')
+          .values(
+            payloads.slice(i, i + ROWS_PER_INSERT).map((payload) => ({
+              id: uuidv7(),
+              channel,
+              payload: JSON.stringify(payload),
+              created_at: at,
+              attempt_at: at,
+              attempts: 0,
+              lease_until: null,
+              last_error: null,
+            })),
+          )
+          .execute()
+      }
     },
 
     /** Whether anything is due: a read, so an idle sender takes no write lock to find out. */

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Clock } from '../clock.ts'
 import { isUniqueViolation } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
-import type { RecordEvent } from '../events/catalogue.ts'
+import type { RecordEvents } from '../events/catalogue.ts'
 import type { ImportHashOptions } from '../passwords/foreign/types.ts'
 import type { Hasher } from '../passwords/hasher.ts'
 import { normalisePassword, type PasswordPolicy } from '../passwords/policy.ts'
@@ -45,7 +45,7 @@ export interface ImporterOptions {
   clock: Clock
   hasher: Hasher
   policy: PasswordPolicy
-  events: RecordEvent
+  events: RecordEvents
 }
 
 const weakOf = (records: CheckedRecord[]) =>
@@ -168,10 +168,15 @@ export function createImporter(options: ImporterOptions, run: ImportRun = {}) {
             const { fresh, skipped } = await partition(trx, first.fresh)
             const batch = fresh.map((r) => rows.get(r.index) as ImportedRow)
             await transferRepository(trx).insertMany(batch)
-            for (const row of batch) {
-              const data = { login: row.login, email: row.email?.address ?? null, imported: true }
-              await events(trx, { type: 'user.registered', userId: row.id, at: now, data })
-            }
+            await events(
+              trx,
+              batch.map((row) => ({
+                type: 'user.registered',
+                userId: row.id,
+                at: now,
+                data: { login: row.login, email: row.email?.address ?? null, imported: true },
+              })),
+            )
             return {
               imported: batch.length,
               weak: weakOf(fresh),

@@ -24,7 +24,7 @@ export default fp(
       clock: app.clock,
       hasher: app.hasher,
       policy: app.passwordPolicy,
-      events: app.events.record,
+      events: app.events.recordMany,
     }
     app.decorate('transfer', {
       importRecords: (items, run) => createImporter(options, run).batch(items),

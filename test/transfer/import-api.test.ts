@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import { hash as argon2 } from '@node-rs/argon2'
 import { hash as bcrypt } from '@node-rs/bcrypt'
 import type { App } from '../../src/app.ts'
-import { trail } from '../support/events.ts'
+import { fanOutPayloads, holdFanOut, trail } from '../support/events.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { sample } from '../support/metrics.ts'
 import { assertProblem } from '../support/problems.ts'
@@ -118,6 +118,29 @@ for (const dialect of dialects()) {
       assert.deepEqual(events[0]?.data, { login: 'moved', email: 'm@example.com', imported: true })
       assert.equal(events[0]?.actor.type, 'admin')
       assert.ok(!JSON.stringify(events).includes('$2b$'), 'no hash in the trail')
+    })
+
+    test('1,000 records in one request: every user, its event in the trail and in the outbox, in one go', async (t) => {
+      const { app } = await makeApp(t, { dialect })
+      const admin = await signUpAdmin(app, 'boss')
+      await holdFanOut(app)
+      const hash = await bcrypt('many password', 4)
+      const users = Array.from({ length: 1000 }, (_, i) => ({
+        login: `bulk${i}`,
+        password_hash: hash,
+        email: `bulk${i}@example.com`,
+      }))
+      const res = await importUsers(app, admin.access_token, { users })
+      assert.deepEqual(res.json(), { imported: 1000, skipped: [], refused: [] })
+      const imported = (await trail(app)).filter((e) => e.data.imported === true)
+      assert.equal(imported.length, 1000)
+      assert.equal(new Set(imported.map((e) => e.subject?.user_id)).size, 1000)
+      const payloads = (await fanOutPayloads(app))
+        .map((p) => JSON.parse(p) as { id: string; data: { imported?: boolean } })
+        .filter((p) => p.data.imported === true)
+      assert.equal(payloads.length, 1000)
+      assert.deepEqual(new Set(payloads.map((p) => p.id)), new Set(imported.map((e) => e.id)))
+      assert.equal((await login(app, 'bulk999', 'many password')).statusCode, 200)
     })
 
     test('refuses bad records by index with their reasons, writes the good ones, and skips what exists', async (t) => {
