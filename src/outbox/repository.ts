@@ -20,6 +20,18 @@ export interface ChannelStats {
 // 8 values a row: well under SQLite's 32,766 bound values a statement and PostgreSQL's 65,535.
 const ROWS_PER_INSERT = 500
 
+/** A message as recorded: due at once, never tried, leased to nobody. */
+const newRow = (channel: string, payload: unknown, at: string) => ({
+  id: uuidv7(),
+  channel,
+  payload: JSON.stringify(payload),
+  created_at: at,
+  attempt_at: at,
+  attempts: 0,
+  lease_until: null,
+  last_error: null,
+})
+
 /** The outbox table. Works on a Kysely instance or a transaction. */
 export function outboxRepository(db: Db, dialect: Dialect) {
   // A claim is the row's id and its attempts after the claim: a sender whose lease ran out and
@@ -53,43 +65,17 @@ export function outboxRepository(db: Db, dialect: Dialect) {
   return {
     /** Inside the transaction of the change that causes it: it exists exactly when the change does. */
     async add(channel: string, payload: unknown, now: Date): Promise<string> {
-      const id = uuidv7()
-      const at = now.toISOString()
-      await db
-        .insertInto('outbox')
-        .values({
-          id,
-          channel,
-          payload: JSON.stringify(payload),
-          created_at: at,
-          attempt_at: at,
-          attempts: 0,
-          lease_until: null,
-          last_error: null,
-        })
-        .execute()
-      return id
+      const row = newRow(channel, payload, now.toISOString())
+      await db.insertInto('outbox').values(row).execute()
+      return row.id
     },
 
     /** Many messages on one channel: multi-row inserts, for bulk changes (an import). */
     async addMany(channel: string, payloads: readonly unknown[], now: Date): Promise<void> {
       const at = now.toISOString()
       for (let i = 0; i < payloads.length; i += ROWS_PER_INSERT) {
-        await db
-          .insertInto('outbox')
-          .values(
-            payloads.slice(i, i + ROWS_PER_INSERT).map((payload) => ({
-              id: uuidv7(),
-              channel,
-              payload: JSON.stringify(payload),
-              created_at: at,
-              attempt_at: at,
-              attempts: 0,
-              lease_until: null,
-              last_error: null,
-            })),
-          )
-          .execute()
+        const rows = payloads.slice(i, i + ROWS_PER_INSERT).map((p) => newRow(channel, p, at))
+        await db.insertInto('outbox').values(rows).execute()
       }
     },
 
