@@ -1,12 +1,14 @@
 // `usersvc import` and `usersvc export` as processes, on a SQLite file that a running service
 // shares: line numbers, dry runs, re-runs, CSV, standard input, and an export that round-trips.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { promisify } from 'node:util'
 import { hash as bcrypt } from '@node-rs/bcrypt'
 import { cli, showRun } from '../support/cli.ts'
-import { makeApp, tempDir } from '../support/harness.ts'
+import { makeApp, ROOT, tempDir } from '../support/harness.ts'
 import { assertProblem } from '../support/problems.ts'
 import { login } from '../support/requests.ts'
 
@@ -96,6 +98,28 @@ describe('usersvc import / export', () => {
     assert.equal(csv1.statusCode, 200, csv1.body)
     assert.equal(csv1.json().user.registered_at, '2020-01-02T03:04:05.000Z')
     assert.equal((await login(app, 'piped', 'csv password')).statusCode, 200)
+  })
+
+  test('on a terminal it shows a progress line as batches commit; in a pipe it does not', async (t) => {
+    const c = await cli(t)
+    const dir = await tempDir(t)
+    const hash = await bcrypt('tty password', 4)
+    const file = join(dir, 'users.jsonl')
+    await writeFile(
+      file,
+      jsonl(Array.from({ length: 1100 }, (_, i) => ({ login: `tty${i}`, password_hash: hash }))),
+    )
+    // util-linux script(1) gives the command a pseudo-terminal, as an operator's shell would.
+    const command = `${process.execPath} src/cli.ts import ${file}`
+    const tty = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...c.env },
+    })
+    assert.match(tty.stdout, /\r\x1b\[Kread 500: imported 500/, 'after the first batch')
+    assert.match(tty.stdout, /\r\x1b\[Kread 1000: imported 1000/, 'after the second')
+    assert.match(tty.stdout, /read 1100: imported 1100, skipped 0 \(existing\), refused 0/)
+    const piped = await c.run(['import', file])
+    assert.doesNotMatch(piped.stderr, /\x1b\[K/)
   })
 
   test('runs while the service runs on the same SQLite file; the running service logs the users in', async (t) => {
