@@ -5,6 +5,7 @@ import { emailRecoveryOutbox } from './migrations/0003_email_recovery_outbox.ts'
 import { factorsSessions } from './migrations/0004_factors_sessions.ts'
 import { eventsWebhooks } from './migrations/0005_events_webhooks.ts'
 import { importedHashes } from './migrations/0006_imported_hashes.ts'
+import { oidc } from './migrations/0007_oidc.ts'
 import type { Database, Dialect, Store } from './schema.ts'
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -14,6 +15,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0004_factors_sessions': factorsSessions(dialect),
   '0005_events_webhooks': eventsWebhooks(dialect),
   '0006_imported_hashes': importedHashes(),
+  '0007_oidc': oidc(dialect),
 })
 
 // SQLite: the migrator holds our one connection between acquireMigrationLock and

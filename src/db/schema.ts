@@ -158,6 +158,19 @@ export interface WebhookDeliveriesTable {
   delivered_at: NullableTimestamp
 }
 
+/** The OpenID provider's state, one row per model and id (oidc/adapter.ts). */
+export interface OidcPayloadsTable {
+  model: string
+  id: string
+  /** JSON: the library's payload, as it gave it. */
+  payload: string
+  grant_id: string | null
+  uid: string | null
+  user_code: string | null
+  expires_at: NullableTimestamp
+  consumed_at: NullableTimestamp
+}
+
 export interface StoreProbeTable {
   id: number
   writes: number
@@ -177,6 +190,7 @@ export interface Database {
   events: EventsTable
   webhooks: WebhooksTable
   webhook_deliveries: WebhookDeliveriesTable
+  oidc_payloads: OidcPayloadsTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

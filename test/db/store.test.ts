@@ -234,6 +234,7 @@ for (const dialect of dialects()) {
           ['0004_factors_sessions', 'Success'],
           ['0005_events_webhooks', 'Success'],
           ['0006_imported_hashes', 'Success'],
+          ['0007_oidc', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
@@ -359,6 +360,7 @@ if (dialects().includes('postgres')) {
           ['0004_factors_sessions', 'Success'],
           ['0005_events_webhooks', 'Success'],
           ['0006_imported_hashes', 'Success'],
+          ['0007_oidc', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()
