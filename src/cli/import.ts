@@ -174,7 +174,7 @@ export const importCommand: Command = {
         ? fromPickle(file, mapping as PickleMapping)
         : readRecords(file === '-' ? process.stdin : createReadStream(file), format)
       let shownSkips = 0
-      const clear = () => live && err.write('\r\x1b[K')
+      const clear = () => live && err.write(CLEAR_LINE)
       return runImport(items, importer, {
         refused(r) {
           clear()
@@ -188,11 +188,11 @@ export const importCommand: Command = {
           err.write(`${label} ${s.index}: skipped, ${s.reason}: ${s.login}\n`)
         },
         progress(t) {
-          if (live) err.write(`\r\x1b[K${summary(t, dryRun)}`)
+          if (live) err.write(`${CLEAR_LINE}${summary(t, dryRun)}`)
         },
       })
     })
-    if (live) err.write('\r\x1b[K')
+    if (live) err.write(CLEAR_LINE)
     if (totals.skipped > MAX_SKIPS_SHOWN) {
       err.write(`(${totals.skipped - MAX_SKIPS_SHOWN} more skipped, not listed)\n`)
     }
@@ -207,6 +207,8 @@ export const importCommand: Command = {
 }
 
 const MAX_SKIPS_SHOWN = 100
+/** Back to the start of the terminal's line, and clear it: the progress line is rewritten. */
+const CLEAR_LINE = '\r\x1b[K'
 
 function summary(t: Totals, dryRun: boolean): string {
   const verb = dryRun ? 'would import' : 'imported'

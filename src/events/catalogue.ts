@@ -88,7 +88,7 @@ export interface NewEvent {
 
 /** Records an event inside the transaction of its change (events/record.ts). */
 export type RecordEvent = (trx: import('../db/schema.ts').Db, event: NewEvent) => Promise<Event>
-/** Records many events inside the transaction of a bulk change (an import): one write each. */
+/** Records many events inside the transaction of a bulk change (an import): multi-row inserts. */
 export type RecordEvents = (
   trx: import('../db/schema.ts').Db,
   events: readonly NewEvent[],

@@ -1,3 +1,4 @@
+import { chunks } from '../db/chunks.ts'
 import type { Db } from '../db/schema.ts'
 import { toDate } from '../db/schema.ts'
 import type { Event, EventType } from './catalogue.ts'
@@ -41,9 +42,6 @@ function toEvent(row: Row): Event {
   }
 }
 
-// 9 values a row: well under SQLite's 32,766 bound values a statement and PostgreSQL's 65,535.
-const ROWS_PER_INSERT = 500
-
 const toRow = (event: Event) => ({
   id: event.id,
   type: event.type,
@@ -65,11 +63,8 @@ export function eventRepository(db: Db) {
 
     /** Many at once (a bulk change such as an import): multi-row inserts. */
     async insertMany(events: readonly Event[]): Promise<void> {
-      for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
-        await db
-          .insertInto('events')
-          .values(events.slice(i, i + ROWS_PER_INSERT).map(toRow))
-          .execute()
+      for (const chunk of chunks(events)) {
+        await db.insertInto('events').values(chunk.map(toRow)).execute()
       }
     },
 

@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid'
+import { chunks } from '../db/chunks.ts'
 import { type Db, type Dialect, toDate } from '../db/schema.ts'
 
 export interface OutboxMessage {
@@ -16,9 +17,6 @@ export interface ChannelStats {
   /** When the oldest message still waiting was recorded; undefined when none waits. */
   oldest?: Date
 }
-
-// 8 values a row: well under SQLite's 32,766 bound values a statement and PostgreSQL's 65,535.
-const ROWS_PER_INSERT = 500
 
 /** A message as recorded: due at once, never tried, leased to nobody. */
 const newRow = (channel: string, payload: unknown, at: string) => ({
@@ -73,9 +71,11 @@ export function outboxRepository(db: Db, dialect: Dialect) {
     /** Many messages on one channel: multi-row inserts, for bulk changes (an import). */
     async addMany(channel: string, payloads: readonly unknown[], now: Date): Promise<void> {
       const at = now.toISOString()
-      for (let i = 0; i < payloads.length; i += ROWS_PER_INSERT) {
-        const rows = payloads.slice(i, i + ROWS_PER_INSERT).map((p) => newRow(channel, p, at))
-        await db.insertInto('outbox').values(rows).execute()
+      for (const chunk of chunks(payloads)) {
+        await db
+          .insertInto('outbox')
+          .values(chunk.map((p) => newRow(channel, p, at)))
+          .execute()
       }
     },
 

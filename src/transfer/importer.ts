@@ -76,10 +76,10 @@ export function createImporter(options: ImporterOptions, run: ImportRun = {}) {
     const keys: [Fingerprint, string][] = [[fingerprint(`l:${record.loginKey}`), 'duplicate_login']]
     if (record.email) keys.push([fingerprint(`e:${record.email.key}`), 'duplicate_email'])
     if (record.id) keys.push([fingerprint(`i:${record.id}`), 'duplicate_id'])
-    const repeated = keys.find(([key]) => seen.hasPrint(key))
+    const repeated = keys.find(([key]) => seen.has(key))
     if (repeated)
       return { index: item.index, reason: repeated[1], detail: 'met earlier in this input' }
-    for (const [key] of keys) seen.addPrint(key)
+    for (const [key] of keys) seen.add(key)
     return record
   }
 

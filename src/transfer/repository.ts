@@ -1,5 +1,5 @@
-import type { Db } from '../db/schema.ts'
-import { toDate } from '../db/schema.ts'
+import { chunks } from '../db/chunks.ts'
+import { type Db, toDate } from '../db/schema.ts'
 import type { Role } from '../users/types.ts'
 
 /** A users row as an import writes it. */
@@ -35,14 +35,7 @@ export interface Taken {
   ids: Set<string>
 }
 
-// A statement's bound values stay well under SQLite's 32,766 and PostgreSQL's 65,535.
-const ROWS_PER_INSERT = 500
 const KEYS_PER_QUERY = 1000
-
-const chunks = <T>(items: T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
-    items.slice(i * size, (i + 1) * size),
-  )
 
 /** Users moved in and out in bulk. Works on a Kysely instance or a transaction. */
 export function transferRepository(db: Db) {
@@ -69,7 +62,7 @@ export function transferRepository(db: Db) {
 
     /** Throws the driver's unique violation when a key was taken meanwhile (see db/errors.ts). */
     async insertMany(rows: ImportedRow[]): Promise<void> {
-      for (const chunk of chunks(rows, ROWS_PER_INSERT)) {
+      for (const chunk of chunks(rows)) {
         await db
           .insertInto('users')
           .values(

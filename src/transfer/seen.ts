@@ -20,21 +20,8 @@ export class SeenKeys {
   #low = new Uint32Array(1024)
   #size = 0
 
-  get size(): number {
-    return this.#size
-  }
-
-  /** Adds `key`; false when it was there already. */
-  add(key: string): boolean {
-    return this.addPrint(fingerprint(key))
-  }
-
-  has(key: string): boolean {
-    return this.hasPrint(fingerprint(key))
-  }
-
-  /** The same, for a fingerprint made once (a key is hashed once to look and then to add). */
-  addPrint([high, low]: Fingerprint): boolean {
+  /** Adds a key's fingerprint (made once: a key is looked up, then added); false when there. */
+  add([high, low]: Fingerprint): boolean {
     if (this.#find(high, low)) return false
     if ((this.#size + 1) * 2 > this.#low.length) this.#grow()
     this.#put(high, low)
@@ -42,7 +29,7 @@ export class SeenKeys {
     return true
   }
 
-  hasPrint([high, low]: Fingerprint): boolean {
+  has([high, low]: Fingerprint): boolean {
     return this.#find(high, low)
   }
 
