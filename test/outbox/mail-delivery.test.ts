@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { MAIL_CHANNEL, type MailRequest } from '../../src/outbox/mail.ts'
+import { eventually } from '../support/eventually.ts'
 import { dialects, makeApp } from '../support/harness.ts'
 import { assertNoSecret, codeIn, mailDir, recordMail, smtpSink } from '../support/mail.ts'
 
@@ -51,6 +52,8 @@ for (const dialect of dialects()) {
         (await smtp.all()).map((m) => m.to),
         ['bob@example.com'],
       )
+      // The sender logs the delivery after the server has the mail: wait for the line to be read.
+      await eventually(() => logs.length, { what: 'a log line', until: (n) => n > 0 })
       assertNoSecret(logs, ['04711236'], 'the log')
     })
   })
