@@ -6,6 +6,7 @@ import { factorsSessions } from './migrations/0004_factors_sessions.ts'
 import { eventsWebhooks } from './migrations/0005_events_webhooks.ts'
 import { importedHashes } from './migrations/0006_imported_hashes.ts'
 import { oidc } from './migrations/0007_oidc.ts'
+import { oidcClients } from './migrations/0008_oidc_clients.ts'
 import type { Database, Dialect, Store } from './schema.ts'
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -16,6 +17,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0005_events_webhooks': eventsWebhooks(dialect),
   '0006_imported_hashes': importedHashes(),
   '0007_oidc': oidc(dialect),
+  '0008_oidc_clients': oidcClients(dialect),
 })
 
 // SQLite: the migrator holds our one connection between acquireMigrationLock and

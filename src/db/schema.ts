@@ -39,6 +39,8 @@ export interface SigningKeysTable {
   private_jwk: string | null
   created_at: Timestamp
   retired_at: NullableTimestamp
+  /** 'EdDSA' (access tokens, ID tokens by default) or 'RS256' (ID tokens for clients that ask). */
+  alg: ColumnType<string, string | undefined, string>
 }
 
 export interface OneTimeCodesTable {
@@ -169,6 +171,40 @@ export interface OidcPayloadsTable {
   user_code: string | null
   expires_at: NullableTimestamp
   consumed_at: NullableTimestamp
+  /** The user and client a grant or token belongs to (a withdrawn consent finds them). */
+  account_id: string | null
+  client_id: string | null
+}
+
+/** A registered OpenID relying party (oidc/clients). */
+export interface OauthClientsTable {
+  client_id: string
+  name: string
+  /** JSON: the registered metadata, without any secret. */
+  metadata: string
+  /** SHA-256 of the secret, base64url; null for public and private_key_jwt clients. */
+  secret_hash: string | null
+  /** 1: the team's own app (no consent screen); 0 otherwise. */
+  first_party: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** What a user allowed a client, kept until withdrawn. */
+export interface OauthConsentsTable {
+  user_id: string
+  client_id: string
+  /** Space-separated scopes. */
+  scopes: string
+  granted_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** The provider's browser session (its uid) → the usersvc session it was signed in with. */
+export interface OidcSessionLinksTable {
+  uid: string
+  session_id: string
+  created_at: Timestamp
 }
 
 export interface StoreProbeTable {
@@ -191,6 +227,9 @@ export interface Database {
   webhooks: WebhooksTable
   webhook_deliveries: WebhookDeliveriesTable
   oidc_payloads: OidcPayloadsTable
+  oauth_clients: OauthClientsTable
+  oauth_consents: OauthConsentsTable
+  oidc_session_links: OidcSessionLinksTable
 }
 
 export type Dialect = 'sqlite' | 'postgres'

@@ -18,6 +18,11 @@ export const EVENT_TYPES = [
   'recovery.requested',
   'recovery_codes.generated',
   'signing_key.rotated',
+  'oauth.client_added',
+  'oauth.client_removed',
+  'oauth.consent_given',
+  'oauth.consent_withdrawn',
+  'oauth.token_issued',
 ] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
