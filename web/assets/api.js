@@ -535,6 +535,70 @@ export function deleteUser(id) {
   return authed('DELETE', `/user/${encodeURIComponent(id)}`)
 }
 
+/**
+ * What an application asks of the user it sent here to sign in (an OpenID Connect interaction):
+ * a sign-in (`login`: `fresh` when the application wants one made for it, whatever session there
+ * is) or the user's consent to what it asks (`consent`). Bound to this browser by the provider's
+ * cookie: no token needed.
+ * @typedef {{ prompt: 'login' | 'consent', reasons: string[], fresh: boolean, client: { client_id: string, name: string, first_party: boolean }, scopes: string[], login_hint?: string }} InteractionDetails
+ */
+/** @typedef {{ redirect: string }} InteractionResult where the browser goes next */
+/**
+ * An application the user allowed to sign them in, and what it may see.
+ * @typedef {{ client_id: string, client_name: string, scopes: string[], granted_at: string, updated_at: string }} Consent
+ */
+
+/** @param {string} uid */
+const interactionPath = (uid) => `/oauth2/interaction/${encodeURIComponent(uid)}`
+
+/**
+ * @param {string} uid
+ * @returns {Promise<InteractionDetails>}
+ */
+export function interactionDetails(uid) {
+  return send('GET', `${interactionPath(uid)}/details`)
+}
+
+/**
+ * Signs the user in for the application with this page's session (single sign-on).
+ * @param {string} uid
+ * @returns {Promise<InteractionResult>}
+ */
+export function interactionLogin(uid) {
+  return authed('POST', `${interactionPath(uid)}/login`, {})
+}
+
+/**
+ * Allows the application what it asked for (remembered until withdrawn).
+ * @param {string} uid
+ * @returns {Promise<InteractionResult>}
+ */
+export function interactionConsent(uid) {
+  return authed('POST', `${interactionPath(uid)}/consent`, {})
+}
+
+/**
+ * Declines: the application hears that the user said no (access_denied).
+ * @param {string} uid
+ * @returns {Promise<InteractionResult>}
+ */
+export function interactionAbort(uid) {
+  return send('POST', `${interactionPath(uid)}/abort`, { body: {} })
+}
+
+/** @returns {Promise<{ consents: Consent[] }>} */
+export function listConsents() {
+  return authed('GET', '/user/me/consents')
+}
+
+/**
+ * Takes back what the user allowed an application: its tokens end, and it must ask again.
+ * @param {string} clientId
+ */
+export function withdrawConsent(clientId) {
+  return authed('DELETE', `/user/me/consents/${encodeURIComponent(clientId)}`)
+}
+
 channel?.addEventListener('message', (event) => {
   if (event.data === 'signed-out' && user) {
     clear()

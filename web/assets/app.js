@@ -1,6 +1,7 @@
 // The page: a hash router over its views (`#/route?name=value`: links in mail carry their code
 // in this fragment, which no server receives), the status region, the language switch, and the
-// session (restored from the refresh cookie on load).
+// session (restored from the refresh cookie on load). Served at /oauth2/interaction/:uid too, as
+// the OpenID provider's sign-in for another application: no routes there, only that sign-in.
 import { currentUser, onSession, restore, signOut } from './api.js'
 import { h, viewTitle } from './dom.js'
 import { onStepUp } from './forms.js'
@@ -9,6 +10,7 @@ import { loadPolicy } from './password.js'
 import { accountView } from './views/account.js'
 import { activityView } from './views/activity.js'
 import { authView } from './views/auth.js'
+import { runInteraction } from './views/interaction.js'
 import { forgotView, recoverView, savedCodeView } from './views/recovery.js'
 import { securityView } from './views/security.js'
 import { userEventsView } from './views/user-events.js'
@@ -69,6 +71,22 @@ function byId(id, type) {
   return element
 }
 
+/**
+ * The provider's interaction this page is, if it is one: an application sent the browser here to
+ * sign in (the uid is the provider's, in the path).
+ * @returns {string | null}
+ */
+function interactionUid() {
+  const match = /^\/oauth2\/interaction\/([^/]+)$/.exec(location.pathname)
+  if (!match?.[1]) return null
+  try {
+    return decodeURIComponent(match[1])
+  } catch {
+    return match[1]
+  }
+}
+const interaction = interactionUid()
+
 const main = byId('main', HTMLElement)
 const view = byId('view', HTMLElement)
 const status = byId('status', HTMLElement)
@@ -88,6 +106,11 @@ const context = {
     status.replaceChildren(message)
   },
   navigate(route, params) {
+    // The interaction has no routes: another view is the page's own, at its own address.
+    if (interaction !== null) {
+      location.assign(`/#/${route}${params ? `?${new URLSearchParams(params)}` : ''}`)
+      return
+    }
     const query = new URLSearchParams(params).toString()
     const hash = `#/${route}${query ? `?${query}` : ''}`
     // Staying on the route without new parameters keeps the ones it has (a code from a link).
@@ -231,7 +254,27 @@ function render(focus) {
   if (focus) view.querySelector('h1')?.focus()
 }
 
+/** @type {import('./i18n.js').MessageKey} */
+let interactionTitle = 'signin.title'
+
+/**
+ * A view of the interaction: replaces the one shown (whose cleanups run), under its title.
+ * @param {Node} next
+ * @param {import('./i18n.js').MessageKey} title
+ */
+function showInteraction(next, title) {
+  const first = shown === null
+  for (const cleanup of leaving) cleanup()
+  leaving = []
+  view.replaceChildren(next)
+  shown = 'interaction'
+  interactionTitle = title
+  document.title = `${t(title)} – ${t('app.name')}`
+  if (!first) view.querySelector('h1')?.focus()
+}
+
 window.addEventListener('hashchange', () => {
+  if (interaction !== null) return
   // Other fragments are not routes (there are none, but be safe).
   if (location.hash !== '' && parse(location.hash).route === null) return
   status.replaceChildren()
@@ -244,6 +287,8 @@ skip.addEventListener('click', (event) => {
 })
 
 onSession((event) => {
+  // The interaction follows the session itself (views/interaction.js).
+  if (interaction !== null) return
   if (event === 'expired') context.announce(tr('status.sessionEnded'))
   const { route, params } = parse(location.hash)
   context.navigate(resolve(route, params))
@@ -266,11 +311,20 @@ initI18n()
 lang.value = getLocale()
 lang.addEventListener('change', () => setLocale(lang.value))
 onLocaleChange(() => {
+  if (interaction !== null) {
+    document.title = `${t(interactionTitle)} – ${t('app.name')}`
+    return
+  }
   const { route } = parse(location.hash)
   if (route) setTitle(route)
 })
 
 void loadPolicy()
 await restore()
-render(false)
+if (interaction !== null) {
+  // Nothing to navigate to: this page is the application's sign-in until it sends the browser back.
+  nav.hidden = true
+  document.body.dataset.mode = 'interaction'
+  runInteraction(interaction, { context, show: showInteraction })
+} else render(false)
 document.body.dataset.ready = 'true'

@@ -36,6 +36,11 @@ export const EVENT_TYPES = /** @type {const} */ ([
   'recovery.requested',
   'recovery_codes.generated',
   'signing_key.rotated',
+  'oauth.client_added',
+  'oauth.client_removed',
+  'oauth.consent_given',
+  'oauth.consent_withdrawn',
+  'oauth.token_issued',
 ])
 /** @typedef {(typeof EVENT_TYPES)[number]} EventType */
 
@@ -56,6 +61,9 @@ const FAILURE_REASONS = [
   'invalid_code',
   'invalid_passkey',
 ]
+
+/** The grants a client gets tokens by (src/oidc): each said in its own words. */
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials']
 
 /** The names the service gives factors that were not named: their kind's, in English. */
 const DEFAULT_NAMES = { totp: 'Authenticator app', passkey: 'Passkey' }
@@ -154,6 +162,21 @@ export function eventPhrase(event, { admin = false } = {}) {
       return reason === null
         ? { key: 'event.login.failed', params: {} }
         : { key: /** @type {MessageKey} */ (`event.login.failed.${reason}`), params: {} }
+    }
+    case 'oauth.client_added':
+    case 'oauth.client_removed': {
+      const name = text(data, 'name') ?? text(data, 'client_id') ?? '?'
+      return { key: `event.${event.type}`, params: { name } }
+    }
+    case 'oauth.consent_given':
+    case 'oauth.consent_withdrawn':
+      return { key: `event.${event.type}`, params: { client: text(data, 'client_id') ?? '?' } }
+    case 'oauth.token_issued': {
+      const grant = oneOf(text(data, 'grant_type'), GRANT_TYPES) ?? 'other'
+      return {
+        key: /** @type {MessageKey} */ (`event.oauth.token_issued.${grant}`),
+        params: { client: text(data, 'client_id') ?? '?' },
+      }
     }
     case 'factor.added':
       return factorPhrase('added', data)

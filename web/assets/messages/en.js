@@ -56,6 +56,36 @@ const en = {
   'mfa.totp': 'Use the code from my app',
   'mfa.back': 'Back to the password',
 
+  'interaction.signinTitle': 'Sign in to continue to {client}',
+  'interaction.signupTitle': 'Create an account to continue to {client}',
+  'interaction.freshNote': '{client} asks you to sign in again, to be sure it is you.',
+  'interaction.cancel': 'Cancel and go back to {client}',
+  'interaction.working': 'Continuing to {client}…',
+  'interaction.workingNote': 'One moment, please.',
+  'interaction.expiredTitle': 'This sign-in request has expired or is not valid',
+  'interaction.expiredBody': 'Go back to the application and start again.',
+  'interaction.expiredDoc': 'Sign-in request expired',
+  'interaction.toAccount': 'Go to your usersvc account',
+  'interaction.retry': 'Try again',
+
+  'consent.docTitle': 'Allow access',
+  'consent.title': 'Allow {client} to use your account?',
+  'consent.signedInAs': 'You are signed in as {login}.',
+  'consent.otherAccount': 'Sign in as another account',
+  'consent.canTitle': 'What {client} asks for',
+  'consent.remember':
+    'Your answer is remembered: {client} will not ask again. You can take its access back at any time under “Connected applications” on your account page.',
+  'consent.allow': 'Allow',
+  'consent.deny': 'Deny',
+  'consent.wrongAccount':
+    'This sign-in was started with another account than {login}. Sign in with that account to go on, or go back to the application and start again.',
+
+  'scope.openid': 'Know who you are (your account id)',
+  'scope.profile': 'Your login name',
+  'scope.email': 'Your email address and whether it is verified',
+  'scope.offline_access': 'Stay connected when you are not using it',
+  'scope.other': 'Access named “{scope}”',
+
   'signup.title': 'Create an account',
   'signup.legend': 'Choose a login and a password',
   'signup.loginHint':
@@ -111,6 +141,27 @@ const en = {
   'delete.note':
     'This deletes your account and ends all its sessions. It cannot be undone. Enter your password to confirm.',
   'delete.submit': 'Delete my account',
+
+  'apps.title': 'Connected applications',
+  'apps.intro':
+    'Applications you allowed to sign you in with this account, and what they may see. Removing access signs the application out: it must ask you again the next time.',
+  'apps.loading': 'Loading your connected applications…',
+  'apps.unavailable': 'Your connected applications could not be loaded.',
+  'apps.empty': 'You have not allowed any application to use your account.',
+  'apps.count': {
+    one: 'You allowed {count} application.',
+    other: 'You allowed {count} applications.',
+  },
+  'apps.access': 'Access',
+  'apps.granted': 'Allowed',
+  'apps.updated': 'Last changed',
+  'apps.remove': 'Remove access',
+  'apps.removeLabel': 'Remove access for {name}',
+  'apps.confirm':
+    'Remove access for {name}? It is signed out at once and must ask you again the next time you use it.',
+  'apps.confirmYes': 'Yes, remove access',
+  'apps.confirmYesLabel': 'Yes, remove access for {name}',
+  'apps.confirmNo': 'Cancel',
 
   'email.title': 'Email address',
   'email.address': 'Address',
@@ -332,6 +383,14 @@ const en = {
   'event.recovery.requested': 'A code to reset the password was asked for',
   'event.recovery_codes.generated': 'New saved recovery codes made',
   'event.signing_key.rotated': 'Token signing key rotated',
+  'event.oauth.client_added': 'Application “{name}” registered',
+  'event.oauth.client_removed': 'Application “{name}” removed',
+  'event.oauth.consent_given': 'Access allowed to the application {client}',
+  'event.oauth.consent_withdrawn': 'Access of the application {client} withdrawn',
+  'event.oauth.token_issued.authorization_code': 'Signed in to the application {client}',
+  'event.oauth.token_issued.refresh_token': 'The application {client} renewed its access',
+  'event.oauth.token_issued.client_credentials': 'Token issued to the service {client}',
+  'event.oauth.token_issued.other': 'Token issued to the application {client}',
   'event.unknown': 'Event {type}',
 
   'eventType.user.registered': 'Account created',
@@ -350,6 +409,11 @@ const en = {
   'eventType.recovery.requested': 'Password reset asked for',
   'eventType.recovery_codes.generated': 'Recovery codes made',
   'eventType.signing_key.rotated': 'Signing key rotated',
+  'eventType.oauth.client_added': 'Application registered',
+  'eventType.oauth.client_removed': 'Application removed',
+  'eventType.oauth.consent_given': 'Application allowed',
+  'eventType.oauth.consent_withdrawn': 'Application access withdrawn',
+  'eventType.oauth.token_issued': 'Token issued to an application',
 
   'users.title': 'Users',
   'users.pageSize': 'Users per page',
@@ -491,6 +555,8 @@ const en = {
     'The webhook for {url} is disabled: deliveries wait until it is enabled again.',
   'status.webhookDeleted': 'The webhook for {url} was deleted.',
   'status.deliveryRetried': 'The delivery of {type} is being tried again.',
+  'status.appRemoved': '{name} no longer has access to your account.',
+  'status.appGone': '{name} had no access any more.',
 
   'problem.bad_request':
     'The service did not understand the request. Reload the page and try again.',
@@ -509,6 +575,9 @@ const en = {
   'problem.forbidden': 'You are not allowed to do this.',
   'problem.account_disabled': 'This account has been disabled by an administrator.',
   'problem.not_found': 'Not found: it may have been deleted already.',
+  'problem.interaction_not_found':
+    'This sign-in request has expired or is not valid. Go back to the application and start again.',
+  'problem.login_required': 'The application asks you to sign in again.',
   'problem.method_not_allowed': 'The service does not support this action. Reload the page.',
   'problem.request_timeout': 'The request took too long to arrive. Try again.',
   'problem.login_taken': 'This login is already taken. Choose another one.',

@@ -51,6 +51,36 @@ const ru = {
   'mfa.totp': 'Использовать код из приложения',
   'mfa.back': 'Назад к паролю',
 
+  'interaction.signinTitle': 'Войдите, чтобы перейти в «{client}»',
+  'interaction.signupTitle': 'Зарегистрируйтесь, чтобы перейти в «{client}»',
+  'interaction.freshNote': '«{client}» просит войти ещё раз, чтобы убедиться, что это вы.',
+  'interaction.cancel': 'Отменить и вернуться в «{client}»',
+  'interaction.working': 'Переходим в «{client}»…',
+  'interaction.workingNote': 'Подождите немного.',
+  'interaction.expiredTitle': 'Запрос на вход устарел или недействителен',
+  'interaction.expiredBody': 'Вернитесь в приложение и начните заново.',
+  'interaction.expiredDoc': 'Запрос на вход устарел',
+  'interaction.toAccount': 'Перейти в учётную запись usersvc',
+  'interaction.retry': 'Попробовать снова',
+
+  'consent.docTitle': 'Разрешение доступа',
+  'consent.title': 'Разрешить «{client}» доступ к вашей учётной записи?',
+  'consent.signedInAs': 'Вы вошли как {login}.',
+  'consent.otherAccount': 'Войти с другой учётной записью',
+  'consent.canTitle': 'Что запрашивает «{client}»',
+  'consent.remember':
+    'Ваш ответ запомнится: «{client}» больше не будет спрашивать. Отозвать доступ можно в любой момент в разделе «Подключённые приложения» на странице учётной записи.',
+  'consent.allow': 'Разрешить',
+  'consent.deny': 'Отказать',
+  'consent.wrongAccount':
+    'Этот вход начат с другой учётной записью, не {login}. Войдите с ней, чтобы продолжить, или вернитесь в приложение и начните заново.',
+
+  'scope.openid': 'Знать, кто вы (идентификатор учётной записи)',
+  'scope.profile': 'Ваш логин',
+  'scope.email': 'Ваш адрес электронной почты и подтверждён ли он',
+  'scope.offline_access': 'Сохранять доступ, когда вы не пользуетесь приложением',
+  'scope.other': 'Доступ «{scope}»',
+
   'signup.title': 'Регистрация',
   'signup.legend': 'Выберите логин и пароль',
   'signup.loginHint':
@@ -114,6 +144,29 @@ const ru = {
   'delete.note':
     'Учётная запись будет удалена, а все её сеансы завершены. Отменить это нельзя. Введите пароль для подтверждения.',
   'delete.submit': 'Удалить мою учётную запись',
+
+  'apps.title': 'Подключённые приложения',
+  'apps.intro':
+    'Приложения, которым вы разрешили вход с этой учётной записью, и то, что им доступно. Если отозвать доступ, приложение сразу его потеряет и в следующий раз снова спросит разрешения.',
+  'apps.loading': 'Загрузка подключённых приложений…',
+  'apps.unavailable': 'Не удалось загрузить подключённые приложения.',
+  'apps.empty': 'Вы не разрешали доступ к учётной записи ни одному приложению.',
+  'apps.count': {
+    one: 'Доступ разрешён {count} приложению.',
+    few: 'Доступ разрешён {count} приложениям.',
+    many: 'Доступ разрешён {count} приложениям.',
+    other: 'Доступ разрешён {count} приложения.',
+  },
+  'apps.access': 'Доступ',
+  'apps.granted': 'Разрешено',
+  'apps.updated': 'Изменено',
+  'apps.remove': 'Отозвать доступ',
+  'apps.removeLabel': 'Отозвать доступ у «{name}»',
+  'apps.confirm':
+    'Отозвать доступ у «{name}»? Приложение сразу его потеряет и в следующий раз снова спросит разрешения.',
+  'apps.confirmYes': 'Да, отозвать',
+  'apps.confirmYesLabel': 'Да, отозвать доступ у «{name}»',
+  'apps.confirmNo': 'Отмена',
 
   'email.title': 'Адрес почты',
   'email.address': 'Адрес',
@@ -343,6 +396,14 @@ const ru = {
   'event.recovery.requested': 'Запрошен код для сброса пароля',
   'event.recovery_codes.generated': 'Созданы новые коды восстановления',
   'event.signing_key.rotated': 'Ключ подписи токенов заменён',
+  'event.oauth.client_added': 'Зарегистрировано приложение «{name}»',
+  'event.oauth.client_removed': 'Удалено приложение «{name}»',
+  'event.oauth.consent_given': 'Разрешён доступ приложению {client}',
+  'event.oauth.consent_withdrawn': 'Отозван доступ у приложения {client}',
+  'event.oauth.token_issued.authorization_code': 'Вход в приложение {client}',
+  'event.oauth.token_issued.refresh_token': 'Приложение {client} продлило доступ',
+  'event.oauth.token_issued.client_credentials': 'Токен выдан сервису {client}',
+  'event.oauth.token_issued.other': 'Токен выдан приложению {client}',
   'event.unknown': 'Событие {type}',
 
   'eventType.user.registered': 'Создание учётной записи',
@@ -361,6 +422,11 @@ const ru = {
   'eventType.recovery.requested': 'Запрос сброса пароля',
   'eventType.recovery_codes.generated': 'Создание кодов восстановления',
   'eventType.signing_key.rotated': 'Замена ключа подписи',
+  'eventType.oauth.client_added': 'Регистрация приложения',
+  'eventType.oauth.client_removed': 'Удаление приложения',
+  'eventType.oauth.consent_given': 'Разрешение доступа приложению',
+  'eventType.oauth.consent_withdrawn': 'Отзыв доступа у приложения',
+  'eventType.oauth.token_issued': 'Выдача токена приложению',
   'users.title': 'Пользователи',
   'users.pageSize': 'Пользователей на странице',
   'users.caption': 'Пользователи в порядке регистрации, страница {page}',
@@ -503,6 +569,8 @@ const ru = {
   'status.webhookDisabled': 'Вебхук для {url} отключён: доставки ждут, пока его снова не включат.',
   'status.webhookDeleted': 'Вебхук для {url} удалён.',
   'status.deliveryRetried': 'Доставка {type} отправляется снова.',
+  'status.appRemoved': 'У «{name}» больше нет доступа к вашей учётной записи.',
+  'status.appGone': 'У «{name}» уже не было доступа.',
   'status.sessionEnded': 'Сеанс завершён. Войдите снова.',
 
   'problem.bad_request': 'Сервис не понял запрос. Обновите страницу и попробуйте ещё раз.',
@@ -522,6 +590,9 @@ const ru = {
   'problem.forbidden': 'Вам это не разрешено.',
   'problem.account_disabled': 'Администратор отключил эту учётную запись.',
   'problem.not_found': 'Не найдено: возможно, уже удалено.',
+  'problem.interaction_not_found':
+    'Запрос на вход устарел или недействителен. Вернитесь в приложение и начните заново.',
+  'problem.login_required': 'Приложение просит войти ещё раз.',
   'problem.method_not_allowed': 'Сервис не поддерживает это действие. Обновите страницу.',
   'problem.request_timeout': 'Запрос шёл слишком долго. Попробуйте ещё раз.',
   'problem.login_taken': 'Этот логин уже занят. Выберите другой.',

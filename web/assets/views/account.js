@@ -3,6 +3,7 @@ import { h, viewTitle } from '../dom.js'
 import { form, messageArea, passwordField, showProblem } from '../forms.js'
 import { tr } from '../i18n.js'
 import { attachPasswordHelp } from '../password.js'
+import { connectedAppsCard } from './connected-apps.js'
 import { emailCard } from './email.js'
 import { recoveryCodesCard } from './recovery-codes.js'
 import { registeredTime, roleText } from './user.js'
@@ -152,7 +153,7 @@ function securitySummary(user) {
 
 /**
  * The signed-in user's account: details, email address, two-step sign-in, password, saved
- * recovery codes, sessions, deletion.
+ * recovery codes, sessions, the applications it signs in to, deletion.
  * @param {Context} context
  * @param {User} user
  */
@@ -177,6 +178,7 @@ export function accountView(context, user) {
       sessionButtons(context),
       h('p', {}, h('a', { href: '#/security' }, tr('sessions.list'))),
     ),
+    connectedAppsCard(context),
     part('account-delete', 'delete.title', h('p', {}, tr('delete.note')), deleteForm(context)),
   )
 }

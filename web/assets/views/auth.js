@@ -160,10 +160,10 @@ export function signInForm(context, { login, passkeys = false } = {}) {
 
 /**
  * Creating an account: the login rules, an optional email address, and the password rules
- * before anything is sent.
+ * before anything is sent. It signs in at once.
  * @param {Context} context
  */
-function signUpForm(context) {
+export function signUpForm(context) {
   const login = field({ name: 'login', autocomplete: 'username', hint: tr('signup.loginHint') })
   // Optional unless the service says otherwise (EMAIL_REQUIRED: a 422 `required` on it).
   const email = field({
