@@ -32,6 +32,7 @@ import { validatorCompiler } from './http/validation.ts'
 import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
 import natsPlugin from './nats/plugin.ts'
+import clientRoutes from './oidc/clients/routes.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import passkeysPlugin from './passkeys/plugin.ts'
 import passkeyRoutes from './passkeys/routes.ts'
@@ -221,6 +222,7 @@ export function buildApp(options: AppOptions) {
   app.register(eventRoutes)
   app.register(webhookRoutes)
   app.register(transferRoutes)
+  app.register(clientRoutes)
   app.register(registerPages)
   return app
 }
