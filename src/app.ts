@@ -32,6 +32,7 @@ import { validatorCompiler } from './http/validation.ts'
 import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
 import natsPlugin from './nats/plugin.ts'
+import clientRoutes from './oidc/clients/routes.ts'
 import consentRoutes from './oidc/consent-routes.ts'
 import interactionRoutes from './oidc/interaction-routes.ts'
 import oidcPlugin from './oidc/plugin.ts'
@@ -226,6 +227,7 @@ export function buildApp(options: AppOptions) {
   app.register(eventRoutes)
   app.register(webhookRoutes)
   app.register(transferRoutes)
+  app.register(clientRoutes)
   app.register(interactionRoutes)
   app.register(consentRoutes)
   // Its own scope: the library reads request bodies itself.
