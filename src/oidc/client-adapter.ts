@@ -1,37 +1,25 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Adapter, AdapterPayload } from 'oidc-provider'
 import type { Db } from '../db/schema.ts'
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest()
-
-/** The presented secret against its stored SHA-256 (base64url), in constant time. */
-export function secretMatches(stored: string, presented: string): boolean {
-  const expected = Buffer.from(stored, 'base64url')
-  const actual = sha256(presented)
-  return expected.length === actual.length && timingSafeEqual(expected, actual)
-}
+import { clientsRepository } from './clients/repository.ts'
 
 /**
  * The library's `Client` model on oauth_clients: read-only (clients are added by the CLI and the
- * admin API). The stored SHA-256 stands in for `client_secret`; compareClientSecret checks it.
+ * admin API). The stored SHA-256 stands in for `client_secret`; the provider's
+ * compareClientSecret checks a presented secret against it (provider.ts).
  */
 export function clientAdapter(db: Db): Adapter {
+  const clients = clientsRepository(db)
   const refuse = async () => {
     throw new Error('clients are registered through usersvc, not the provider')
   }
   return {
     async find(id) {
-      const row = await db
-        .selectFrom('oauth_clients')
-        .select(['metadata', 'secret_hash', 'first_party'])
-        .where('client_id', '=', id)
-        .executeTakeFirst()
-      if (!row) return undefined
-      const metadata = JSON.parse(row.metadata) as AdapterPayload
+      const client = await clients.find(id)
+      if (!client) return undefined
       return {
-        ...metadata,
-        ...(row.secret_hash ? { client_secret: row.secret_hash } : {}),
-        first_party: row.first_party === 1 || (row.first_party as unknown) === true,
+        ...(client.metadata as AdapterPayload),
+        ...(client.secretHash ? { client_secret: client.secretHash } : {}),
+        first_party: client.firstParty,
       }
     },
     upsert: refuse,

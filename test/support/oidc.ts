@@ -1,13 +1,11 @@
 // OpenID provider tests: the whole app over HTTPS on a port chosen first (the issuer is its
 // origin), and openid-client — a certified relying party — talking to it through the local CA.
-import { createHash, randomBytes } from 'node:crypto'
-
-const hashSecret = (s: string) => createHash('sha256').update(s).digest('base64url') // TEMP
-
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { TestContext } from 'node:test'
 import * as oidc from 'openid-client'
 import { Agent, fetch as undiciFetch } from 'undici'
+import { hashSecret } from '../../src/oidc/clients/repository.ts'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { type DialectName, type Harness, makeApp, tempDir } from './harness.ts'
 import { freePort } from './ports.ts'
