@@ -32,6 +32,11 @@ import { validatorCompiler } from './http/validation.ts'
 import mailPlugin from './mail/plugin.ts'
 import metricsPlugin from './metrics/plugin.ts'
 import natsPlugin from './nats/plugin.ts'
+import clientRoutes from './oidc/clients/routes.ts'
+import consentRoutes from './oidc/consent-routes.ts'
+import interactionRoutes from './oidc/interaction-routes.ts'
+import oidcPlugin from './oidc/plugin.ts'
+import oidcRoutes from './oidc/routes.ts'
 import outboxPlugin from './outbox/plugin.ts'
 import passkeysPlugin from './passkeys/plugin.ts'
 import passkeyRoutes from './passkeys/routes.ts'
@@ -186,6 +191,7 @@ export function buildApp(options: AppOptions) {
   app.register(passkeysPlugin)
   app.register(recoveryPlugin)
   app.register(transferPlugin)
+  app.register(oidcPlugin)
 
   // Once closing has begun, answer in-flight requests with `Connection: close`, so keep-alive
   // clients let go and the shutdown does not wait for their idle timeouts.
@@ -221,6 +227,11 @@ export function buildApp(options: AppOptions) {
   app.register(eventRoutes)
   app.register(webhookRoutes)
   app.register(transferRoutes)
+  app.register(clientRoutes)
+  app.register(interactionRoutes)
+  app.register(consentRoutes)
+  // Its own scope: the library reads request bodies itself.
+  app.register(oidcRoutes)
   app.register(registerPages)
   return app
 }

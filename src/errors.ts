@@ -17,7 +17,15 @@ export const catalogue = {
     status: 403,
     title: 'This needs a session signed in with the second factor (aal2)',
   },
+  login_required: {
+    status: 403,
+    title: 'This application asks for a fresh sign-in: sign in again',
+  },
   not_found: { status: 404, title: 'Not found' },
+  interaction_not_found: {
+    status: 404,
+    title: 'This sign-in request has expired or is unknown: go back to the application',
+  },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
   login_taken: { status: 409, title: 'This login is already taken' },

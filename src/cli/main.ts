@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/index.ts'
 import { AppError } from '../errors.ts'
 import { adminCommand } from './admin.ts'
+import { clientsCommand } from './clients.ts'
 import { type Command, UsageError } from './command.ts'
 import { exportCommand } from './export.ts'
 import { importCommand } from './import.ts'
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   tls: tlsCommand,
   webhooks: webhooksCommand,
+  clients: clientsCommand,
   import: importCommand,
   export: exportCommand,
 }
@@ -35,6 +37,11 @@ commands:
   tls print-ca                 print the local CA certificate (PEM) to trust it
   webhooks add URL [--types a,b]
                                add a webhook endpoint; prints its id and secret
+  clients add --name NAME --redirect-uri URL… [--public] [--first-party]
+                               register an OpenID client; prints its client_id and
+                               (confidential clients) its secret, once
+  clients list|remove ID|rotate-secret ID
+                               list, remove an OpenID client, or give it a new secret
   import FILE|- [--dry-run]    import users with their existing password hashes
                                (JSON Lines or CSV; --from-pickle for a Python pickle)
   export [--out FILE]          write every user, with its hash, as JSON Lines

@@ -1,6 +1,7 @@
 import { type Adapter, type AdapterFactory, type AdapterPayload, errors } from 'oidc-provider'
 import type { Clock } from '../clock.ts'
 import { type Db, toDate } from '../db/schema.ts'
+import type { RecordEvent } from '../events/catalogue.ts'
 import { oidcRepository, type StoredRow } from './repository.ts'
 
 /**
@@ -17,6 +18,9 @@ export const GRANTABLE: readonly string[] = [
   'PreAuthorizedCode',
 ]
 
+// Saved once each, when issued: the trail's `oauth.token_issued`.
+const ISSUED = new Set(['AccessToken', 'ClientCredentials'])
+
 const epochSeconds = (at: Date) => Math.floor(at.getTime() / 1000)
 
 function toPayload(row: StoredRow | undefined): AdapterPayload | undefined {
@@ -27,45 +31,77 @@ function toPayload(row: StoredRow | undefined): AdapterPayload | undefined {
   return payload
 }
 
+export interface OidcAdapterOptions {
+  db: Db
+  clock: Clock
+  /** Records `oauth.token_issued` in the transaction that stores the token. */
+  events?: RecordEvent
+  /** Serves the `Client` model (registered clients live in their own table). */
+  clients?: Adapter
+}
+
 /**
  * oidc-provider's `adapter` (a factory, lib/helpers/initialize_adapter.js) on oidc_payloads. Expiry
  * follows our Clock rather than Date.now(), so a test that freezes the clock sees rows expire.
  */
-export function oidcAdapter({ db, clock }: { db: Db; clock: Clock }): AdapterFactory {
+export function oidcAdapter({ db, clock, events, clients }: OidcAdapterOptions): AdapterFactory {
   const rows = oidcRepository(db)
-  return (model: string): Adapter => ({
-    async upsert(id, payload, expiresIn) {
-      const now = clock.now()
-      await rows.upsert({
-        model,
-        id,
-        payload: JSON.stringify(payload),
-        grantId: GRANTABLE.includes(model) ? (payload.grantId ?? null) : null,
-        uid: model === 'Session' ? (payload.uid ?? null) : null,
-        userCode: payload.userCode ?? null,
-        expiresAt:
-          typeof expiresIn === 'number' ? new Date(now.getTime() + expiresIn * 1000) : null,
-        // DeviceCode and others carry `consumed` in their payload when saved again.
-        consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
+
+  async function save(model: string, id: string, payload: AdapterPayload, expiresIn?: number) {
+    const now = clock.now()
+    const row = {
+      model,
+      id,
+      payload: JSON.stringify(payload),
+      grantId: GRANTABLE.includes(model) ? (payload.grantId ?? null) : null,
+      uid: model === 'Session' ? (payload.uid ?? null) : null,
+      userCode: payload.userCode ?? null,
+      expiresAt: typeof expiresIn === 'number' ? new Date(now.getTime() + expiresIn * 1000) : null,
+      // DeviceCode and others carry `consumed` in their payload when saved again.
+      consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
+      accountId: model === 'Session' ? null : (payload.accountId ?? null),
+      clientId: payload.clientId ?? null,
+    }
+    if (!events || !ISSUED.has(model)) return oidcRepository(db).upsert(row)
+    await db.transaction().execute(async (trx) => {
+      await oidcRepository(trx).upsert(row)
+      const user = payload.accountId ?? null
+      await events(trx, {
+        type: 'oauth.token_issued',
+        userId: user,
+        at: now,
+        actor: user ? { type: 'user', id: user } : { type: 'system', id: null },
+        data: {
+          client_id: payload.clientId,
+          grant_type: model === 'ClientCredentials' ? 'client_credentials' : payload.gty,
+          scope: payload.scope ?? '',
+        },
       })
-    },
-    find: async (id) => toPayload(await rows.find(model, id, clock.now())),
-    findByUid: async (uid) => toPayload(await rows.findBy(model, 'uid', uid, clock.now())),
-    findByUserCode: async (userCode) =>
-      toPayload(await rows.findBy(model, 'user_code', userCode, clock.now())),
-    // Every caller checks `consumed` first (helpers/grant_source.js, grants/refresh_token.js,
-    // authorization/respond.js), so a lost compare-and-set is a concurrent second use: it must not
-    // go on to issue tokens. The first consumption's time stays.
-    async consume(id) {
-      if (!(await rows.consume(model, id, clock.now()))) {
-        throw new errors.InvalidGrant(`${model} already consumed`)
-      }
-    },
-    async destroy(id) {
-      await rows.destroy(model, id)
-    },
-    async revokeByGrantId(grantId) {
-      await rows.revokeByGrantId(GRANTABLE, grantId)
-    },
-  })
+    })
+  }
+
+  return (model: string): Adapter => {
+    if (model === 'Client' && clients) return clients
+    return {
+      upsert: (id, payload, expiresIn) => save(model, id, payload, expiresIn),
+      find: async (id) => toPayload(await rows.find(model, id, clock.now())),
+      findByUid: async (uid) => toPayload(await rows.findBy(model, 'uid', uid, clock.now())),
+      findByUserCode: async (userCode) =>
+        toPayload(await rows.findBy(model, 'user_code', userCode, clock.now())),
+      // Every caller checks `consumed` first (helpers/grant_source.js, grants/refresh_token.js,
+      // authorization/respond.js), so a lost compare-and-set is a concurrent second use: it must
+      // not go on to issue tokens. The first consumption's time stays.
+      async consume(id) {
+        if (!(await rows.consume(model, id, clock.now()))) {
+          throw new errors.InvalidGrant(`${model} already consumed`)
+        }
+      },
+      async destroy(id) {
+        await rows.destroy(model, id)
+      },
+      async revokeByGrantId(grantId) {
+        await rows.revokeByGrantId(GRANTABLE, grantId)
+      },
+    }
+  }
 }

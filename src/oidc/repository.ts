@@ -11,6 +11,9 @@ export interface OidcRow {
   userCode: string | null
   expiresAt: Date | null
   consumedAt: Date | null
+  /** The user and client it belongs to, when the library names them. */
+  accountId?: string | null
+  clientId?: string | null
 }
 
 export type StoredRow = Selectable<OidcPayloadsTable>
@@ -38,6 +41,8 @@ export function oidcRepository(db: Db) {
         user_code: row.userCode,
         expires_at: row.expiresAt?.toISOString() ?? null,
         consumed_at: row.consumedAt?.toISOString() ?? null,
+        account_id: row.accountId ?? null,
+        client_id: row.clientId ?? null,
       }
       const { model: _, id: __, ...update } = values
       await db
@@ -45,6 +50,16 @@ export function oidcRepository(db: Db) {
         .values(values)
         .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet(update))
         .execute()
+    },
+
+    /** Everything a user's grants to a client issued, the grants too (a withdrawn consent). */
+    async removeOwnedBy(accountId: string, clientId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('oidc_payloads')
+        .where('account_id', '=', accountId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
     },
 
     find: (model: string, id: string, now: Date): Promise<StoredRow | undefined> =>

@@ -247,9 +247,13 @@ export function createSessionService(options: SessionServiceOptions) {
      * Ends one of the user's sessions: its refresh tokens are revoked and its access tokens
      * refused from now on. False when it is not the user's, or has ended already.
      */
-    async end(userId: string, sessionId: string): Promise<boolean> {
+    async end(
+      userId: string,
+      sessionId: string,
+      reason: 'revoked' | 'logout' = 'revoked',
+    ): Promise<boolean> {
       const ended = await withUserLock(db, userId, (trx) =>
-        endFamily(trx, userId, sessionId, 'revoked'),
+        endFamily(trx, userId, sessionId, reason),
       )
       return ended === true
     },

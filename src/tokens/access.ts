@@ -119,6 +119,7 @@ export function createAccessTokens(options: AccessTokenOptions): AccessTokens {
           return key
         },
         {
+          // EdDSA only: the store's RS256 keys sign ID tokens, and their kids resolve above too.
           algorithms: [ALG],
           issuer,
           audience,

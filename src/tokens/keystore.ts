@@ -1,22 +1,19 @@
-import {
-  type CryptoKey,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-} from 'jose'
+import { type CryptoKey, importJWK, type JWK } from 'jose'
 import type { Clock } from '../clock.ts'
-import { isUniqueViolation } from '../db/errors.ts'
 import type { Db } from '../db/schema.ts'
 import type { RecordEvent } from '../events/catalogue.ts'
+import { ALG, ALGS, type Alg, algOf, newKeyRow, type PublicJwk, RS256 } from './algorithms.ts'
+import { keyRepository } from './repository.ts'
 import { createSealer, type Sealer, SealingError } from './sealing.ts'
 
-export const ALG = 'EdDSA'
+export { ALG, type Alg, type PublicJwk, RS256 } from './algorithms.ts'
+
 // A retired key stays published this much longer than the tokens it signed can live.
 const CLOCK_SKEW_MS = 60_000
 // An unknown kid triggers a reload at most this often (another instance may have rotated).
 const MISS_RELOAD_MS = 1_000
+// Adding the RS256 key gives up after this many lost races (each one means keys were added).
+const CREATE_ATTEMPTS = 5
 
 export interface KeyStoreOptions {
   db: Db
@@ -25,18 +22,8 @@ export interface KeyStoreOptions {
   cacheSeconds: number
   /** Encrypts private keys at rest (SIGNING_KEY_SECRET); plain when it has no secret. */
   sealer?: Sealer
-  /** Records signing_key.rotated with a rotation (not with the first key of a database). */
+  /** Records signing_key.rotated with a rotation (not with the first key of an algorithm). */
   events?: RecordEvent
-}
-
-/** What the JWKS publishes of a key: the public half only. */
-export interface PublicJwk {
-  kty: string
-  crv: string
-  x: string
-  kid: string
-  alg: string
-  use: string
 }
 
 interface LoadedKey {
@@ -44,42 +31,58 @@ interface LoadedKey {
   publicKey: CryptoKey
 }
 
+/** The key that signs with an algorithm, opened. */
+interface ActiveKey {
+  kid: string
+  key: CryptoKey
+  /** The private JWK with its kid, alg and use: what the OpenID provider is built with. */
+  jwk: JWK
+}
+
 interface Snapshot {
   loadedAt: number
   keys: Map<string, LoadedKey>
-  signing: { kid: string; key: CryptoKey } | undefined
-  /** Why there is no signing key: its private half does not open with SIGNING_KEY_SECRET. */
-  signingProblem?: SealingError
+  active: Map<Alg, ActiveKey>
+  /** Why an algorithm has no active key: its private half does not open with SIGNING_KEY_SECRET. */
+  problems: Map<Alg, SealingError>
+}
+
+/** A key a rotation added. */
+export interface NewKey {
+  kid: string
+  alg: Alg
+  generation: number
 }
 
 export interface KeyStore {
   /** Makes sure a signing key exists (exactly one first key, however many instances start). */
   init(): Promise<void>
+  /** The EdDSA key that signs access tokens. */
   signingKey(): Promise<{ kid: string; key: CryptoKey }>
   /** Whether the keys last loaded include a signing key this instance can open (no I/O). */
   canSign(): boolean
+  /**
+   * The private JWKs (kid, alg, use: 'sig') of the active key of each algorithm, EdDSA first,
+   * for the OpenID provider. The first call adds the RS256 key when there is none (exactly one,
+   * however many instances ask at once).
+   */
+  providerKeys(): Promise<JWK[]>
+  /**
+   * The kids of the active keys last loaded, as one string (`EdDSA:kid RS256:kid`). It changes
+   * when a rotation has been read: whoever built something from providerKeys() rebuilds when it
+   * differs from what it was then. No I/O: the keys are re-read by the other methods, once they
+   * are older than KEY_CACHE_SECONDS.
+   */
+  activeKids(): string
   verificationKey(kid: string): Promise<CryptoKey | undefined>
   jwks(): Promise<{ keys: PublicJwk[] }>
-  /** Adds a key that signs from now on; the old one stays in the JWKS until its tokens expire. */
+  /**
+   * Adds a key of each algorithm in use (EdDSA always; RS256 once it has a key) that signs from
+   * now on; the old ones stay in the JWKS until their tokens expire.
+   */
+  rotateAll(): Promise<NewKey[]>
+  /** rotateAll(), answering the new kid that signs access tokens. */
   rotate(): Promise<string>
-}
-
-async function newKeyRow(generation: number, now: Date, sealer: Sealer) {
-  const { publicKey, privateKey } = await generateKeyPair(ALG, {
-    crv: 'Ed25519',
-    extractable: true,
-  })
-  const publicJwk = await exportJWK(publicKey)
-  const kid = await calculateJwkThumbprint(publicJwk)
-  const publicRecord = { ...publicJwk, kid, alg: ALG, use: 'sig' }
-  return {
-    kid,
-    generation,
-    public_jwk: JSON.stringify(publicRecord),
-    private_jwk: await sealer.seal(kid, JSON.stringify(await exportJWK(privateKey))),
-    created_at: now.toISOString(),
-    retired_at: null,
-  }
 }
 
 export function createKeyStore({
@@ -90,8 +93,10 @@ export function createKeyStore({
   sealer = createSealer([]),
   events,
 }: KeyStoreOptions): KeyStore {
+  const repository = keyRepository(db, events)
   let snapshot: Snapshot | undefined
   let loading: Promise<Snapshot> | undefined
+  let addingRsa: Promise<Snapshot> | undefined
   // How long ago it was loaded; a clock set back counts as long ago, so keys are read again.
   const age = (loaded: Snapshot) => {
     const ms = clock.now().getTime() - loaded.loadedAt
@@ -105,42 +110,48 @@ export function createKeyStore({
     const cutoff = new Date(
       now.getTime() - (accessTtlSeconds + cacheSeconds) * 1000 - CLOCK_SKEW_MS,
     )
-    const rows = await db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .where((eb) =>
-        eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', cutoff.toISOString())]),
-      )
-      .orderBy('generation', 'desc')
-      .execute()
+    const rows = await repository.live(cutoff)
     const keys = new Map<string, LoadedKey>()
     for (const row of rows) {
       const publicJwk = JSON.parse(row.public_jwk) as PublicJwk
-      const publicKey = (await importJWK(publicJwk as JWK, ALG)) as CryptoKey
+      const publicKey = (await importJWK(publicJwk as JWK, algOf(row))) as CryptoKey
       keys.set(row.kid, { publicJwk, publicKey })
     }
-    const fresh: Snapshot = { loadedAt: now.getTime(), keys, signing: undefined }
-    const row = rows.find((r) => r.private_jwk && r.retired_at === null)
-    if (!row?.private_jwk) return fresh
-    // A key already opened is kept: another instance may re-seal it under a secret this one
-    // does not hold yet (a secret being introduced or changed), and it must go on signing.
-    if (snapshot?.signing?.kid === row.kid) return { ...fresh, signing: snapshot.signing }
-    try {
-      const privateJwk = JSON.parse(await sealer.open(row.kid, row.private_jwk)) as JWK
-      const key = (await importJWK(privateJwk, ALG)) as CryptoKey
-      return { ...fresh, signing: { kid: row.kid, key } }
-    } catch (error) {
-      // Verification and the JWKS need only the public halves: they go on working.
-      if (error instanceof SealingError) return { ...fresh, signingProblem: error }
-      throw error
+    const fresh: Snapshot = {
+      loadedAt: now.getTime(),
+      keys,
+      active: new Map(),
+      problems: new Map(),
     }
+    for (const alg of ALGS) {
+      const row = rows.find((r) => r.alg === alg && r.private_jwk && r.retired_at === null)
+      if (!row?.private_jwk) continue
+      try {
+        fresh.active.set(alg, await open(alg, row.kid, row.private_jwk))
+      } catch (error) {
+        // Verification and the JWKS need only the public halves: they go on working.
+        if (!(error instanceof SealingError)) throw error
+        fresh.problems.set(alg, error)
+      }
+    }
+    return fresh
   }
 
-  function signingOf(loaded: Snapshot): { kid: string; key: CryptoKey } {
-    if (loaded.signing) return loaded.signing
+  async function open(alg: Alg, kid: string, stored: string): Promise<ActiveKey> {
+    // A key already opened is kept: another instance may re-seal it under a secret this one
+    // does not hold yet (a secret being introduced or changed), and it must go on signing.
+    const opened = snapshot?.active.get(alg)
+    if (opened?.kid === kid) return opened
+    const jwk = { ...(JSON.parse(await sealer.open(kid, stored)) as JWK), kid, alg, use: 'sig' }
+    return { kid, key: (await importJWK(jwk, alg)) as CryptoKey, jwk }
+  }
+
+  function activeOf(loaded: Snapshot, alg: Alg): ActiveKey {
+    const active = loaded.active.get(alg)
+    if (active) return active
     throw (
-      loaded.signingProblem ??
-      new Error('no active signing key: run migrations and start the service')
+      loaded.problems.get(alg) ??
+      new Error(`no active ${alg} signing key: run migrations and start the service`)
     )
   }
 
@@ -159,81 +170,90 @@ export function createKeyStore({
     return loading
   }
 
+  /** A load that starts after our own change: one under way may have read before it. */
+  async function reloadAfterChange(): Promise<Snapshot> {
+    await loading?.then(
+      () => {},
+      () => {}, // its own caller has the error; this one only waits for it to end
+    )
+    return reload()
+  }
+
   async function current(): Promise<Snapshot> {
     if (snapshot && age(snapshot) <= cacheSeconds * 1000) return snapshot
     return reload()
   }
 
-  async function insertKey(generation: number): Promise<string | undefined> {
-    const row = await newKeyRow(generation, clock.now(), sealer)
-    try {
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('signing_keys').values(row).execute()
-        // The retired private key is never needed again: forget it.
-        const retired = await trx
-          .updateTable('signing_keys')
-          .set({ retired_at: row.created_at, private_jwk: null })
-          .where('generation', '<', generation)
-          .where('retired_at', 'is', null)
-          .returning('kid')
-          .execute()
-        if (events && generation > 1) {
-          const data = { kid: row.kid, generation, retired: retired.map((key) => key.kid) }
-          await events(trx, { type: 'signing_key.rotated', data })
-        }
-      })
-      return row.kid
-    } catch (error) {
-      if (isUniqueViolation(error)) return undefined // another instance won the race
-      throw error
-    }
+  const newRow = (alg: Alg, generation: number) => newKeyRow(alg, generation, clock.now(), sealer)
+
+  async function addFirstKey(): Promise<void> {
+    if ((await repository.state()).latest > 0) return
+    // Losing the race is fine: the winner's key is the first key.
+    await repository.insert([await newRow(ALG, 1)], false)
   }
 
-  async function latestGeneration(): Promise<number> {
-    const row = await db
-      .selectFrom('signing_keys')
-      .select('generation')
-      .orderBy('generation', 'desc')
-      .limit(1)
-      .executeTakeFirst()
-    return row?.generation ?? 0
+  /**
+   * Adds the RS256 key on first need, not at start: an RSA key takes a while to make, and most
+   * databases (every test's) never serve OpenID. Callers in this process share one attempt.
+   */
+  function withRsaKey(): Promise<Snapshot> {
+    addingRsa ??= addRsaKey().finally(() => {
+      addingRsa = undefined
+    })
+    return addingRsa
+  }
+
+  async function addRsaKey(): Promise<Snapshot> {
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const { latest, algs } = await repository.state()
+      if (algs.includes(RS256)) return reloadAfterChange()
+      // Losing the race is fine too: the next round reads the winner's key.
+      const row = await newRow(RS256, latest + 1)
+      if (await repository.insert([row], false)) return reloadAfterChange()
+    }
+    throw new Error('could not add the RS256 signing key: other keys kept being added; try again')
   }
 
   /**
    * Stores every private key sealed under the first secret: keys from before SIGNING_KEY_SECRET
-   * was set, or sealed under a secret being replaced. Compare-and-set, so instances starting
-   * together do not undo each other.
+   * was set, or sealed under a secret being replaced.
    */
   async function reseal(): Promise<void> {
-    const rows = await db
-      .selectFrom('signing_keys')
-      .select(['kid', 'private_jwk'])
-      .where('private_jwk', 'is not', null)
-      .execute()
-    for (const { kid, private_jwk: stored } of rows) {
-      if (stored === null || sealer.isCurrent(stored)) continue
-      const sealed = await sealer.seal(kid, await sealer.open(kid, stored))
-      await db
-        .updateTable('signing_keys')
-        .set({ private_jwk: sealed })
-        .where('kid', '=', kid)
-        .where('private_jwk', '=', stored)
-        .execute()
+    for (const { kid, stored } of await repository.privateKeys()) {
+      if (sealer.isCurrent(stored)) continue
+      await repository.replacePrivate(
+        kid,
+        stored,
+        await sealer.seal(kid, await sealer.open(kid, stored)),
+      )
     }
   }
 
-  return {
+  const store: KeyStore = {
     async init() {
-      if ((await latestGeneration()) === 0) await insertKey(1)
+      await addFirstKey()
       if (sealer.enabled) await reseal()
-      // An instance that cannot sign does not start.
-      signingOf(await reload())
+      // An instance that cannot sign, with either algorithm's key, does not start.
+      const loaded = await reload()
+      activeOf(loaded, ALG)
+      for (const problem of loaded.problems.values()) throw problem
     },
     async signingKey() {
-      return signingOf(await current())
+      const { kid, key } = activeOf(await current(), ALG)
+      return { kid, key }
     },
     canSign() {
-      return snapshot?.signing !== undefined
+      return snapshot?.active.has(ALG) === true
+    },
+    async providerKeys() {
+      let loaded = await current()
+      if (!loaded.active.has(RS256) && !loaded.problems.has(RS256)) loaded = await withRsaKey()
+      // Copies: the provider may keep or change what it is given.
+      return ALGS.map((alg) => structuredClone(activeOf(loaded, alg).jwk))
+    },
+    activeKids() {
+      const active = snapshot?.active ?? new Map<Alg, ActiveKey>()
+      return [...active].map(([alg, { kid }]) => `${alg}:${kid}`).join(' ')
     },
     async verificationKey(kid) {
       const found = (await current()).keys.get(kid)
@@ -243,13 +263,22 @@ export function createKeyStore({
     async jwks() {
       return { keys: [...(await current()).keys.values()].map((k) => k.publicJwk) }
     },
-    async rotate() {
+    async rotateAll() {
       // A fresh database gets its first key before the rotation adds the next.
-      if ((await latestGeneration()) === 0) await insertKey(1)
-      const kid = await insertKey((await latestGeneration()) + 1)
-      if (!kid) throw new Error('another rotation happened at the same moment; try again')
-      await reload()
-      return kid
+      await addFirstKey()
+      const { latest, algs } = await repository.state()
+      const rotating = ALGS.filter((alg) => alg === ALG || algs.includes(alg))
+      const rows = await Promise.all(rotating.map((alg, i) => newRow(alg, latest + 1 + i)))
+      if (!(await repository.insert(rows, true))) {
+        throw new Error('another rotation happened at the same moment; try again')
+      }
+      await reloadAfterChange()
+      return rows.map(({ kid, alg, generation }) => ({ kid, alg, generation }))
+    },
+    async rotate() {
+      const added = await store.rotateAll()
+      return (added.find((key) => key.alg === ALG) as NewKey).kid
     },
   }
+  return store
 }

@@ -10,11 +10,15 @@ export const VERIFY = { issuer: 'usersvc', audience: 'usersvc', algorithms: ['Ed
 
 export const kidOf = (token: string) => decodeProtectedHeader(token).kid
 
-/** The app's current private signing key, read from its database (as only an insider could). */
+/**
+ * The app's current private key for access tokens (EdDSA), read from its database (as only an
+ * insider could).
+ */
 export async function activeSigningKey(app: App): Promise<{ kid: string; key: CryptoKey }> {
   const row = await app.store.db
     .selectFrom('signing_keys')
     .select(['kid', 'private_jwk'])
+    .where('alg', '=', 'EdDSA')
     .where('retired_at', 'is', null)
     .executeTakeFirstOrThrow()
   assert.ok(row.private_jwk)
