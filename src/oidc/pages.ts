@@ -47,7 +47,15 @@ function language(ctx: KoaContextWithOIDC): Lang {
   return first === 'ru' ? 'ru' : 'en'
 }
 
-function layout(lang: Lang, title: string, body: string): string {
+/** The mark above the heading, for the eye only: what kind of page this is. */
+type Mark = 'warn' | 'ok' | 'none'
+const MARKS: Record<Mark, string> = {
+  warn: '<div class="client-mark warn" aria-hidden="true">!</div>',
+  ok: '<div class="client-mark ok" aria-hidden="true">✓</div>',
+  none: '',
+}
+
+function layout(lang: Lang, title: string, body: string, mark: Mark = 'none'): string {
   return `<!doctype html>
 <html lang="${lang}">
 <head>
@@ -58,11 +66,12 @@ function layout(lang: Lang, title: string, body: string): string {
   <link rel="icon" href="/favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="/assets/app.css">
 </head>
-<body>
+<body data-mode="interaction">
   <header class="site-header"><p class="brand">usersvc</p></header>
   <main id="main">
-    <section class="card">
-      <h1>${html(title)}</h1>
+    <section class="interaction" aria-labelledby="oidc-title">
+      ${MARKS[mark]}
+      <h1 id="oidc-title">${html(title)}</h1>
       ${body}
     </section>
   </main>
@@ -82,7 +91,8 @@ export function errorPage(
     lang,
     t.errorTitle,
     `<p>${t.errorBody}</p>
-      <p class="muted" id="oidc-error">${t.code} <code>${html(out.error)}</code>${description}</p>`,
+      <p class="muted oidc-error" id="oidc-error">${t.code} <code>${html(out.error)}</code>${description}</p>`,
+    'warn',
   )
 }
 
@@ -94,10 +104,10 @@ export function logoutPage(ctx: KoaContextWithOIDC, form: string): string {
     t.logoutTitle,
     `<p>${t.logoutBody}</p>
       ${form}
-      <p class="actions">
+      <div class="actions decide">
         <button class="primary" autofocus type="submit" form="op.logoutForm" value="yes" name="logout">${t.logoutYes}</button>
         <button type="submit" form="op.logoutForm">${t.logoutNo}</button>
-      </p>`,
+      </div>`,
   )
 }
 
@@ -108,6 +118,7 @@ export function signedOutPage(ctx: KoaContextWithOIDC): string {
     lang,
     t.signedOutTitle,
     `<p>${t.signedOutBody}</p>
-      <p><a href="/">${t.account}</a></p>`,
+      <p class="switch"><a href="/">${t.account}</a></p>`,
+    'ok',
   )
 }

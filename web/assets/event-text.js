@@ -97,6 +97,14 @@ function signInWith(data) {
 }
 
 /**
+ * The application an oauth.* event is about: its name where the event has it, else its id.
+ * @param {Record<string, unknown>} data
+ */
+function clientOf(data) {
+  return text(data, 'client_name') ?? text(data, 'name') ?? text(data, 'client_id') ?? '?'
+}
+
+/**
  * A factor's message: by its kind, with its name when it has one of its own.
  * @param {'added' | 'removed'} what
  * @param {Record<string, unknown>} data
@@ -164,18 +172,16 @@ export function eventPhrase(event, { admin = false } = {}) {
         : { key: /** @type {MessageKey} */ (`event.login.failed.${reason}`), params: {} }
     }
     case 'oauth.client_added':
-    case 'oauth.client_removed': {
-      const name = text(data, 'name') ?? text(data, 'client_id') ?? '?'
-      return { key: `event.${event.type}`, params: { name } }
-    }
+    case 'oauth.client_removed':
+      return { key: `event.${event.type}`, params: { name: clientOf(data) } }
     case 'oauth.consent_given':
     case 'oauth.consent_withdrawn':
-      return { key: `event.${event.type}`, params: { client: text(data, 'client_id') ?? '?' } }
+      return { key: `event.${event.type}`, params: { client: clientOf(data) } }
     case 'oauth.token_issued': {
       const grant = oneOf(text(data, 'grant_type'), GRANT_TYPES) ?? 'other'
       return {
         key: /** @type {MessageKey} */ (`event.oauth.token_issued.${grant}`),
-        params: { client: text(data, 'client_id') ?? '?' },
+        params: { client: clientOf(data) },
       }
     }
     case 'factor.added':

@@ -238,9 +238,17 @@ export function runInteraction(uid, { context, show }) {
     try {
       await signOut()
     } catch {
-      // Not reached: the form is still the way on (a new sign-in replaces the cookie).
+      // The service was not reached: the form is the way on all the same (a new sign-in
+      // replaces the cookie).
     }
     signIn()
+  }
+
+  /** @param {string} [className] */
+  function otherAccountButton(className) {
+    const button = h('button', { type: 'button', class: className }, tr('consent.otherAccount'))
+    button.addEventListener('click', () => void switchAccount())
+    return button
   }
 
   /**
@@ -259,8 +267,6 @@ export function runInteraction(uid, { context, show }) {
     const deny = declineButton('consent.deny')
     const actions = h('div', { class: 'actions decide' }, allow, deny)
     const error = messageArea()
-    const other = h('button', { type: 'button', class: 'link' }, tr('consent.otherAccount'))
-    other.addEventListener('click', () => void switchAccount())
     const canId = 'consent-can'
     allow.addEventListener('click', async () => {
       if (actions.hasAttribute('aria-busy')) return
@@ -286,11 +292,7 @@ export function runInteraction(uid, { context, show }) {
             h(
               'div',
               { class: 'actions' },
-              (() => {
-                const button = h('button', { type: 'button' }, tr('consent.otherAccount'))
-                button.addEventListener('click', () => void switchAccount())
-                return button
-              })(),
+              otherAccountButton(),
               declineButton('interaction.cancel', 'link'),
             ),
           ),
@@ -318,7 +320,7 @@ export function runInteraction(uid, { context, show }) {
           { class: 'signed-in-as', 'data-field': 'account' },
           tr('consent.signedInAs', { login }),
           ' ',
-          wrongAccount ? null : other,
+          wrongAccount ? null : otherAccountButton('link'),
         ),
         ...body,
       ),
