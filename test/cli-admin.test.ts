@@ -43,7 +43,7 @@ describe('usersvc CLI: migrate', () => {
     assert.equal(first.code, 0, showRun(first))
     assert.equal(
       first.stdout,
-      'applied: 0001_initial, 0002_store_probe, 0003_email_recovery_outbox, 0004_factors_sessions, 0005_events_webhooks, 0006_imported_hashes, 0007_oidc\n',
+      'applied: 0001_initial, 0002_store_probe, 0003_email_recovery_outbox, 0004_factors_sessions, 0005_events_webhooks, 0006_imported_hashes, 0007_oidc, 0008_oidc_clients\n',
     )
   })
 })

@@ -31,8 +31,8 @@ commands:
   migrate                      apply database migrations and exit
   admin create --login NAME    create an admin user; the password is read from
                                USERSVC_ADMIN_PASSWORD, a pipe, or the terminal
-  keys rotate                  add a new signing key; the old one stays in the
-                               JWKS until the tokens it signed have expired
+  keys rotate                  add new signing keys (EdDSA, and RS256 once made); the
+                               old ones stay in the JWKS until their tokens expire
   tls init                     make (or renew) the local CA and server certificate
   tls print-ca                 print the local CA certificate (PEM) to trust it
   webhooks add URL [--types a,b]

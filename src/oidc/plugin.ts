@@ -101,6 +101,14 @@ export default fp(
       provider.use(async (ctx, next) => {
         const ending = ctx.path === '/oauth2/logout/confirm' ? ctx.oidc?.session?.uid : undefined
         await next()
+        // RFC 7662 answers from the token alone; a disabled or deleted account's token is not
+        // active either (user info and refresh already ask findAccount).
+        if (ctx.oidc?.route === 'introspection' && (ctx.body as { active?: boolean })?.active) {
+          const { AccessToken, RefreshToken } = ctx.oidc.entities
+          const accountId = (AccessToken ?? RefreshToken)?.accountId
+          const user = accountId ? await users.findById(accountId) : undefined
+          if (accountId && (!user || user.disabledAt)) ctx.body = { active: false }
+        }
         if (ctx.oidc?.route === 'resume') {
           const sid = (ctx.oidc.result as { usersvc_session?: string } | undefined)?.usersvc_session
           if (sid && ctx.oidc.session?.uid)

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { SECURITY_HEADERS } from '../http/headers.ts'
 import { HSTS } from '../tls/policy.ts'
 
 // The provider's pages run no script of their own; form_post adds its script's hash
@@ -32,7 +31,7 @@ export default async function oidcRoutes(app: FastifyInstance): Promise<void> {
     if (request.url.startsWith('/oauth2/userinfo') && (await answeredForService(request, reply)))
       return
     const raw = reply.raw
-    raw.setHeader('cache-control', SECURITY_HEADERS['cache-control'])
+    raw.setHeader('cache-control', 'no-store')
     raw.setHeader('x-content-type-options', 'nosniff')
     raw.setHeader('referrer-policy', 'no-referrer')
     raw.setHeader('content-security-policy', OIDC_CSP)

@@ -235,6 +235,7 @@ for (const dialect of dialects()) {
           ['0005_events_webhooks', 'Success'],
           ['0006_imported_hashes', 'Success'],
           ['0007_oidc', 'Success'],
+          ['0008_oidc_clients', 'Success'],
         ],
       )
       const second = await migrateToLatest(store)
@@ -361,6 +362,7 @@ if (dialects().includes('postgres')) {
           ['0005_events_webhooks', 'Success'],
           ['0006_imported_hashes', 'Success'],
           ['0007_oidc', 'Success'],
+          ['0008_oidc_clients', 'Success'],
         ],
       )
       await fresh.db.insertInto('users').values(userRow('ivan')).execute()

@@ -69,8 +69,20 @@ const ADMIN_TYPES = [
   'signing_key.rotated',
 ]
 
-test('the two catalogue scenarios together drive every event type', () => {
-  assert.deepEqual([...new Set([...ACCOUNT_TYPES, ...ADMIN_TYPES])].sort(), [...EVENT_TYPES].sort())
+/** The OpenID provider's types, driven and checked by test/oidc/ (clients, code-flow, services). */
+const OIDC_TYPES = [
+  'oauth.client_added',
+  'oauth.client_removed',
+  'oauth.consent_given',
+  'oauth.consent_withdrawn',
+  'oauth.token_issued',
+]
+
+test('the catalogue scenarios and the OpenID tests together drive every event type', () => {
+  assert.deepEqual(
+    [...new Set([...ACCOUNT_TYPES, ...ADMIN_TYPES, ...OIDC_TYPES])].sort(),
+    [...EVENT_TYPES].sort(),
+  )
 })
 
 const post = (app: Parameters<typeof from>[0], token: string, url: string, payload = {}) =>

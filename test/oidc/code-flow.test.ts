@@ -209,5 +209,43 @@ for (const dialect of dialects()) {
         'oauth.consent_given',
       ])
     })
+    test('a key rotation in the middle: the next ID token has the new key, and verifies', async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const user = await signUp(provider.app, 'frank')
+      const client = await addClient(provider, { redirectUris: [CALLBACK], firstParty: true })
+      const rp = await relyingParty(provider, client.clientId, client.clientSecret)
+      const agent = new UserAgent(provider)
+      const before = await authorization(rp, CALLBACK)
+      const first = await authorize(agent, before, user.access_token)
+      const old = await oidc.authorizationCodeGrant(rp, first.landed, {
+        pkceCodeVerifier: before.verifier,
+        expectedState: before.state,
+        expectedNonce: before.nonce,
+      })
+      const oldKid = decodeProtectedHeader(String(old.id_token)).kid
+
+      const newKid = await provider.app.keys.rotate()
+      // An authorization begun before the rotation finishes after it (all state is in the store).
+      const during = await authorization(rp, CALLBACK)
+      const second = await authorize(agent, during, user.access_token)
+      // A relying party that has not cached the JWKS (openid-client refetches on a new kid only
+      // after its 30 s cool-down).
+      const later = await relyingParty(provider, client.clientId, client.clientSecret)
+      const fresh = await oidc.authorizationCodeGrant(later, second.landed, {
+        pkceCodeVerifier: during.verifier,
+        expectedState: during.state,
+        expectedNonce: during.nonce,
+      })
+      const kid = decodeProtectedHeader(String(fresh.id_token)).kid
+      assert.equal(kid, newKid)
+      assert.notEqual(kid, oldKid)
+      // The old key is still published for tokens it signed.
+      const jwks = (await (
+        await provider.fetch(`${provider.origin}/.well-known/jwks.json`)
+      ).json()) as {
+        keys: { kid: string }[]
+      }
+      assert.ok(jwks.keys.some((k) => k.kid === oldKid))
+    })
   })
 }

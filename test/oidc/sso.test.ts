@@ -13,7 +13,7 @@ import {
   serveProvider,
   UserAgent,
 } from '../support/oidc.ts'
-import { logout, session, signUp } from '../support/requests.ts'
+import { logout, session, signUp, signUpAdmin } from '../support/requests.ts'
 
 const APP_A = 'https://photos.example/callback'
 const APP_B = 'https://mail.example/callback'
@@ -176,6 +176,42 @@ for (const dialect of dialects()) {
         ended.map((e) => JSON.parse(String(e.data)).reason),
         ['logout'],
       )
+      const silent = await authorize(
+        agent,
+        await authorization(rp, APP_A, { prompt: 'none' }),
+        undefined,
+      )
+      assert.equal(silent.landed.searchParams.get('error'), 'login_required')
+    })
+    test('disabling the account stops its OpenID tokens and its single sign-on', async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const admin = await signUpAdmin(provider.app, 'root')
+      const user = await signUp(provider.app, 'erin')
+      const a = await addClient(provider, { redirectUris: [APP_A], firstParty: true })
+      const rp = await relyingParty(provider, a.clientId, a.clientSecret)
+      const agent = new UserAgent(provider)
+      const request = await authorization(rp, APP_A, { scope: 'openid offline_access' })
+      const { landed } = await authorize(agent, request, user.access_token)
+      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      })
+      assert.ok(tokens.refresh_token)
+
+      const disabled = await provider.app.inject({
+        method: 'POST',
+        url: `/user/${user.user.id}/disable`,
+        headers: { authorization: `Bearer ${admin.access_token}` },
+        payload: {},
+      })
+      assert.equal(disabled.statusCode, 200)
+      await assert.rejects(oidc.fetchUserInfo(rp, tokens.access_token, user.user.id))
+      await assert.rejects(oidc.refreshTokenGrant(rp, String(tokens.refresh_token)), (error) => {
+        assert.equal((error as { error?: string }).error, 'invalid_grant')
+        return true
+      })
+      assert.equal((await oidc.tokenIntrospection(rp, tokens.access_token)).active, false)
       const silent = await authorize(
         agent,
         await authorization(rp, APP_A, { prompt: 'none' }),

@@ -12,6 +12,7 @@ export const COMMANDS = [
   'keys',
   'tls',
   'webhooks',
+  'clients',
   'import',
   'export',
 ] as const
