@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.ts'
 import { bearerAuth, NoContent, problems } from '../schemas.ts'
+import { clientsRepository } from './clients/repository.ts'
 import { consentRepository } from './consents.ts'
 import { oidcRepository } from './repository.ts'
 import { ConsentList, ConsentParams } from './schemas.ts'
@@ -52,13 +53,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const userId = request.actor.id
       const clientId = request.params.client_id
       const withdrawn = await db.transaction().execute(async (trx) => {
+        const client = await clientsRepository(trx).find(clientId)
         if (!(await consentRepository(trx).remove(userId, clientId))) return false
         // Grants, codes, access and refresh tokens: none outlives the consent they rest on.
         await oidcRepository(trx).removeOwnedBy(userId, clientId)
         await app.events.record(trx, {
           type: 'oauth.consent_withdrawn',
           userId,
-          data: { client_id: clientId },
+          data: { client_id: clientId, client_name: client?.name ?? clientId },
         })
         return true
       })

@@ -69,9 +69,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/oauth2/interaction/:uid',
-    { schema: { hide: true, params: InteractionParams } },
+    {
+      schema: { hide: true, params: InteractionParams },
+      // After the app-wide onSend, which sets the API's `default-src 'none'`.
+      onSend: async (_request, reply) => {
+        reply.header('content-security-policy', PAGE_CSP)
+      },
+    },
     async (_request, reply) => {
-      reply.header('content-security-policy', PAGE_CSP)
       reply.header('cache-control', 'no-store')
       return reply.type('text/html; charset=utf-8').send(INDEX_HTML)
     },
@@ -176,6 +181,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError('forbidden', { detail: 'This sign-in is another account’s.' })
       }
       const clientId = String(found.params.client_id)
+      const clientName = (await provider.Client.find(clientId))?.clientName ?? clientId
       const scopes = words(found.params.scope)
       const grant = found.grantId
         ? ((await provider.Grant.find(found.grantId)) ??
@@ -188,7 +194,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         await app.events.record(trx, {
           type: 'oauth.consent_given',
           userId: accountId,
-          data: { client_id: clientId, scopes: all },
+          data: { client_id: clientId, client_name: clientName, scopes: all },
         })
       })
       const redirect = await provider.interactionResult(

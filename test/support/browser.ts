@@ -73,7 +73,7 @@ export async function serve(
   return { ...harness, origin: `https://localhost:${port}` }
 }
 
-const API = /^\/(user|session|recovery|password-policy|audit|webhooks)(\/|$)/
+const API = /^\/(user|session|recovery|password-policy|audit|webhooks|oauth2)(\/|$)/
 
 export interface Tab {
   context: BrowserContext
