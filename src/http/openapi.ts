@@ -75,6 +75,12 @@ export const registerOpenApi = fp(
             name: 'webhooks',
             description: 'Endpoints that receive the events, signed (Standard Webhooks); admins',
           },
+          {
+            name: 'oauth2',
+            description:
+              'Sign in with usersvc (OpenID Connect): the sign-in page’s interaction, your connected applications',
+          },
+          { name: 'clients', description: 'The registered OpenID clients; admins' },
           { name: 'keys', description: 'Public keys for verifying access tokens' },
           { name: 'health', description: 'Liveness and readiness' },
         ],

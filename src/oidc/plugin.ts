@@ -3,12 +3,13 @@ import fp from 'fastify-plugin'
 import type Provider from 'oidc-provider'
 import type { JWK } from 'oidc-provider'
 import { userRepository } from '../users/repository.ts'
+import { accountFinder, rememberedGrants } from './accounts.ts'
 import { oidcAdapter } from './adapter.ts'
 import { clientAdapter } from './client-adapter.ts'
 import { secretMatches } from './clients/repository.ts'
-import { consentRepository } from './consents.ts'
+import { addHooks } from './hooks.ts'
 import { sessionLinks } from './links.ts'
-import { buildProvider, isFirstParty } from './provider.ts'
+import { buildProvider } from './provider.ts'
 import { oidcRepository } from './repository.ts'
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000
@@ -63,68 +64,13 @@ export default fp(
           accessSeconds: app.config.tokens.accessTtlSeconds,
           refreshSeconds: app.config.tokens.refreshTtlSeconds,
         },
-        async findAccount(_ctx, sub) {
-          const user = await users.findById(sub)
-          if (!user || user.disabledAt) return undefined
-          return {
-            accountId: user.id,
-            claims: async () => ({
-              sub: user.id,
-              preferred_username: user.login,
-              ...(user.email
-                ? { email: user.email, email_verified: user.emailVerifiedAt !== null }
-                : {}),
-            }),
-          }
-        },
+        findAccount: accountFinder(users),
         sessionAlive: async (uid) => (await links.liveSession(uid)) !== undefined,
-        async rememberedGrant(ctx) {
-          const { client, session } = ctx.oidc
-          const accountId = session?.accountId
-          if (!client || !accountId) return undefined
-          const asked = String(ctx.oidc.params?.scope ?? '')
-            .split(' ')
-            .filter(Boolean)
-          const allowed = isFirstParty(client)
-            ? asked
-            : await consentRepository(db).find(accountId, client.clientId)
-          if (!allowed) return undefined
-          const grant = new ctx.oidc.provider.Grant({ accountId, clientId: client.clientId })
-          grant.addOIDCScope(allowed.filter((scope) => asked.includes(scope)).join(' '))
-          await grant.save()
-          return grant
-        },
+        rememberedGrant: rememberedGrants(db),
       })
       // X-Forwarded-* reach it only as routes.ts sets them from what Fastify established.
       provider.proxy = true
-      // The usersvc session a sign-in rested on: bound to the provider's session once it exists.
-      provider.use(async (ctx, next) => {
-        const ending = ctx.path === '/oauth2/logout/confirm' ? ctx.oidc?.session?.uid : undefined
-        await next()
-        // RFC 7662 answers from the token alone; a disabled or deleted account's token is not
-        // active either (user info and refresh already ask findAccount).
-        if (ctx.oidc?.route === 'introspection' && (ctx.body as { active?: boolean })?.active) {
-          const { AccessToken, RefreshToken } = ctx.oidc.entities
-          const accountId = (AccessToken ?? RefreshToken)?.accountId
-          const user = accountId ? await users.findById(accountId) : undefined
-          if (accountId && (!user || user.disabledAt)) ctx.body = { active: false }
-        }
-        if (ctx.oidc?.route === 'resume') {
-          const sid = (ctx.oidc.result as { usersvc_session?: string } | undefined)?.usersvc_session
-          if (sid && ctx.oidc.session?.uid)
-            await links.link(ctx.oidc.session.uid, sid, app.clock.now())
-        }
-        if (
-          ctx.oidc?.route === 'end_session_confirm' &&
-          ctx.status === 303 &&
-          ctx.oidc.params?.logout
-        ) {
-          const uid = ending ?? ctx.oidc.session?.uid
-          const session = uid ? await links.liveSession(uid) : undefined
-          if (session) await app.sessions.end(session.userId, session.id, 'logout')
-          if (uid) await links.unlink(uid)
-        }
-      })
+      addHooks(provider, { links, users, sessions: app.sessions, clock: app.clock })
       provider.on('server_error', (_ctx, error) =>
         app.log.error({ err: error }, 'oidc server error'),
       )

@@ -169,7 +169,7 @@ for (const dialect of dialects()) {
       const provider = new Provider(issuer, {
         adapter,
         jwks: { keys: [{ ...signing, alg: 'EdDSA', use: 'sig' }] },
-        // The plan's default (docs/oidc-plan.md, Keys); the library's is RS256.
+        // The service's default (provider.ts); the library's is RS256.
         clientDefaults: { id_token_signed_response_alg: 'EdDSA' },
         ttl: { ClientCredentials: 600 },
         clients: [
