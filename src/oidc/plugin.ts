@@ -100,7 +100,13 @@ export default fp(
 
     const prune = async () => {
       try {
-        const removed = await oidcRepository(db).prune(app.clock.now(), PRUNE_BATCH)
+        // In batches, so no one statement holds the table long; until a batch is not full.
+        let removed = 0
+        let batch: number
+        do {
+          batch = await oidcRepository(db).prune(app.clock.now(), PRUNE_BATCH)
+          removed += batch
+        } while (batch === PRUNE_BATCH)
         if (removed > 0) app.log.info({ removed }, 'pruned expired OpenID provider records')
       } catch (error) {
         app.log.warn({ err: error }, 'pruning OpenID provider records failed')
