@@ -93,7 +93,7 @@ export function connectedAppsCard(context) {
       h('h3', { id: titleId }, name),
       h(
         'dl',
-        { class: 'details' },
+        { class: 'details app-details' },
         entry('apps.access', scopeList(consent.scopes)),
         entry('apps.granted', time(consent.granted_at)),
         changed ? entry('apps.updated', time(consent.updated_at)) : null,
