@@ -13,6 +13,8 @@ import { freePort } from './ports.ts'
 export interface Provider extends Harness {
   origin: string
   agent: Agent
+  /** The local CA's certificate file (for NODE_EXTRA_CA_CERTS of a child process). */
+  caPath: string
   /** fetch through the local CA (for openid-client's customFetch and plain calls). */
   fetch: typeof fetch
 }
@@ -43,7 +45,7 @@ export async function serveProvider(
   t.after(() => agent.close())
   const fetchVia = ((url: string | URL, init?: RequestInit) =>
     undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch
-  return { ...harness, origin, agent, fetch: fetchVia }
+  return { ...harness, origin, agent, caPath, fetch: fetchVia }
 }
 
 export interface ClientSeed {
