@@ -145,6 +145,16 @@ export function runInteraction(uid, { context, show }) {
     )
   }
 
+  /**
+   * The application wants a sign-in made for it (prompt=login, max_age): this browser's session
+   * ends first, as a step-up does, so the new sign-in leaves no session behind that nothing holds.
+   */
+  async function freshSignIn() {
+    const login = currentUser()?.login
+    await signOut().catch(() => {})
+    signIn('interaction.freshNote', login)
+  }
+
   /** Signs the user in for the application with this page's session. */
   async function login() {
     working()
@@ -152,7 +162,7 @@ export function runInteraction(uid, { context, show }) {
       follow(await interactionLogin(uid))
     } catch (error) {
       // The application wants a sign-in made for it, or the session ended: the form.
-      if (is(error, 'login_required')) signIn('interaction.freshNote')
+      if (is(error, 'login_required')) void freshSignIn()
       else if (is(error, 'invalid_token')) signIn()
       else refused(error, login)
     }
@@ -188,11 +198,12 @@ export function runInteraction(uid, { context, show }) {
    * The sign-in form, headed with the application's name; once signed in, the session hears
    * (see onSession below) and the interaction goes on.
    * @param {MessageKey} [note] why the form is shown although a session is open
+   * @param {string} [login] the login of a session just ended, to fill in
    */
-  function signIn(note) {
+  function signIn(note, login) {
     // Once: the session's end may be heard both from the request and from the session's event.
     if (!details || state === 'signin') return
-    const hint = details.login_hint ?? currentUser()?.login
+    const hint = details.login_hint ?? login ?? currentUser()?.login
     const toSignUp = h('button', { type: 'button', class: 'link' }, tr('signin.toSignup'))
     toSignUp.addEventListener('click', signUp)
     enter(
@@ -342,7 +353,8 @@ export function runInteraction(uid, { context, show }) {
       return
     }
     if (signedIn && !(first && details.fresh)) void login()
-    else signIn(signedIn ? 'interaction.freshNote' : undefined)
+    else if (signedIn) void freshSignIn()
+    else signIn()
   }
 
   async function load() {
