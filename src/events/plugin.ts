@@ -1,9 +1,15 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Db } from '../db/schema.ts'
-import type { Event, RecordEvent, RecordEvents } from './catalogue.ts'
+import type { Event, EventType, RecordEvent, RecordEvents } from './catalogue.ts'
 import { runInContext } from './context.ts'
-import { EVENTS_CHANNEL, eventRecorder, eventsRecorder } from './record.ts'
+import {
+  EVENTS_CHANNEL,
+  eventRecorder,
+  eventsRecorder,
+  type Follower,
+  withFollowers,
+} from './record.ts'
 import { eventRepository } from './repository.ts'
 
 /**
@@ -17,6 +23,11 @@ export interface Events {
   record: RecordEvent
   /** Records many inside the transaction of a bulk change (an import). */
   recordMany: RecordEvents
+  /**
+   * Runs `follower` in the transaction of every event of `type` recorded through `record` (not
+   * `recordMany`: imports end nothing); before the app is ready.
+   */
+  follow(type: EventType, follower: Follower): void
   /** Adds a sink (webhooks, NATS); before the app is ready. */
   sink(name: string, fanOut: Sink): void
   /** Deletes events older than the retention; how many (the background job calls it hourly). */
@@ -93,8 +104,15 @@ export default fp(
       }
     }
 
+    const followers = new Map<EventType, Follower[]>()
     app.decorate<Events>('events', {
-      record: eventRecorder(app.outbox.record, () => app.clock.now()),
+      record: withFollowers(
+        eventRecorder(app.outbox.record, () => app.clock.now()),
+        followers,
+      ),
+      follow(type, follower) {
+        followers.set(type, [...(followers.get(type) ?? []), follower])
+      },
       recordMany: eventsRecorder(app.outbox.recordMany, () => app.clock.now()),
       sink(name, fanOut) {
         if (sinks.has(name)) throw new Error(`event sink ${name} exists already`)

@@ -1,7 +1,14 @@
 import { v7 as uuidv7 } from 'uuid'
 import type { Db } from '../db/schema.ts'
 import type { Record, RecordMany } from '../outbox/record.ts'
-import type { Event, LoginFailureReason, NewEvent, RecordEvent, RecordEvents } from './catalogue.ts'
+import type {
+  Event,
+  EventType,
+  LoginFailureReason,
+  NewEvent,
+  RecordEvent,
+  RecordEvents,
+} from './catalogue.ts'
 import { whoAndWhere } from './context.ts'
 import { eventRepository } from './repository.ts'
 
@@ -18,6 +25,24 @@ export function eventRecorder(record: Record, now: () => Date): RecordEvent {
     const event = build(input, now)
     await eventRepository(trx).insert(event)
     await record(trx, EVENTS_CHANNEL, event)
+    return event
+  }
+}
+
+/**
+ * A change that must come with an event in its transaction, by a folder the change's own code
+ * cannot know of (oidc/ ends its grants when sessions end or a password changes).
+ */
+export type Follower = (trx: Db, event: Event) => Promise<void>
+
+/** `record`, then each follower of the event's type, in the same transaction. */
+export function withFollowers(
+  record: RecordEvent,
+  followers: ReadonlyMap<EventType, readonly Follower[]>,
+): RecordEvent {
+  return async (trx, input) => {
+    const event = await record(trx, input)
+    for (const follow of followers.get(event.type) ?? []) await follow(trx, event)
     return event
   }
 }

@@ -59,7 +59,7 @@ export function oidcAdapter({ db, clock, events, clients }: OidcAdapterOptions):
       expiresAt: typeof expiresIn === 'number' ? new Date(now.getTime() + expiresIn * 1000) : null,
       // DeviceCode and others carry `consumed` in their payload when saved again.
       consumedAt: typeof payload.consumed === 'number' ? new Date(payload.consumed * 1000) : null,
-      accountId: model === 'Session' ? null : (payload.accountId ?? null),
+      accountId: payload.accountId ?? null,
       clientId: payload.clientId ?? null,
     }
     if (!events || !ISSUED.has(model)) return oidcRepository(db).upsert(row)
@@ -91,10 +91,16 @@ export function oidcAdapter({ db, clock, events, clients }: OidcAdapterOptions):
       // Every caller checks `consumed` first (helpers/grant_source.js, grants/refresh_token.js,
       // authorization/respond.js), so a lost compare-and-set is a concurrent second use: it must
       // not go on to issue tokens. The first consumption's time stays.
+      // A lost race is a second use: like the library's own check (helpers/grant_source.js), it
+      // revokes what the grant issued (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
       async consume(id) {
-        if (!(await rows.consume(model, id, clock.now()))) {
-          throw new errors.InvalidGrant(`${model} already consumed`)
+        if (await rows.consume(model, id, clock.now())) return
+        const grantId = (await rows.find(model, id, clock.now()))?.grant_id
+        if (grantId) {
+          await rows.revokeByGrantId(GRANTABLE, grantId)
+          await rows.destroy('Grant', grantId)
         }
+        throw new errors.InvalidGrant(`${model} already consumed`)
       },
       async destroy(id) {
         await rows.destroy(model, id)

@@ -11,14 +11,15 @@ export function sessionLinks(db: Db) {
         .execute()
     },
 
-    /** The usersvc session behind a provider session, if that session has not ended. */
-    async liveSession(uid: string): Promise<{ id: string; userId: string } | undefined> {
+    /** The usersvc session behind a provider session, if it has neither ended nor expired. */
+    async liveSession(uid: string, now: Date): Promise<{ id: string; userId: string } | undefined> {
       return db
         .selectFrom('oidc_session_links')
         .innerJoin('sessions', 'sessions.id', 'oidc_session_links.session_id')
         .select(['sessions.id as id', 'sessions.user_id as userId'])
         .where('oidc_session_links.uid', '=', uid)
         .where('sessions.ended_at', 'is', null)
+        .where('sessions.expires_at', '>', now.toISOString())
         .executeTakeFirst()
     },
 

@@ -7,6 +7,7 @@ import { accountFinder, rememberedGrants } from './accounts.ts'
 import { oidcAdapter } from './adapter.ts'
 import { clientAdapter } from './client-adapter.ts'
 import { secretMatches } from './clients/repository.ts'
+import { followAccounts } from './follow.ts'
 import { addHooks } from './hooks.ts'
 import { sessionLinks } from './links.ts'
 import { buildProvider } from './provider.ts'
@@ -43,6 +44,7 @@ function cookieKeys(secrets: string[], keys: JWK[]): string[] {
 export default fp(
   async (app) => {
     const { db } = app.store
+    followAccounts(app.events)
     const issuer = app.config.mail.publicUrl.replace(/\/$/, '')
     const links = sessionLinks(db)
     const users = userRepository(db)
@@ -65,12 +67,18 @@ export default fp(
           refreshSeconds: app.config.tokens.refreshTtlSeconds,
         },
         findAccount: accountFinder(users),
-        sessionAlive: async (uid) => (await links.liveSession(uid)) !== undefined,
+        sessionAlive: async (uid) => (await links.liveSession(uid, app.clock.now())) !== undefined,
         rememberedGrant: rememberedGrants(db),
       })
       // X-Forwarded-* reach it only as routes.ts sets them from what Fastify established.
       provider.proxy = true
-      addHooks(provider, { links, users, sessions: app.sessions, clock: app.clock })
+      addHooks(provider, {
+        links,
+        users,
+        sessions: app.sessions,
+        clock: app.clock,
+        log: app.log,
+      })
       provider.on('server_error', (_ctx, error) =>
         app.log.error({ err: error }, 'oidc server error'),
       )

@@ -82,7 +82,8 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: {
       idTokenSigningAlgValues: ['EdDSA', 'RS256'],
-      clientAuthSigningAlgValues: ['EdDSA', 'ES256', 'PS256', 'RS256'],
+      // Every key kind a client may register (clients/metadata.ts): P-256/384/521, RSA, Ed25519.
+      clientAuthSigningAlgValues: ['EdDSA', 'ES256', 'ES384', 'ES512', 'PS256', 'RS256'],
     },
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -100,10 +101,9 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     // RFC 9700 §4.14.2: a refresh token is used once; a second use revokes the grant's tokens.
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client, code) =>
-      client.grantTypeAllowed('refresh_token') &&
-      (code.scopes.has('offline_access') || isFirstParty(client)),
+      client.grantTypeAllowed('refresh_token') && offline(client, code.scopes),
     expiresWithSession: async (ctx, code) =>
-      !code.scopes.has('offline_access') && !(ctx.oidc.client && isFirstParty(ctx.oidc.client)),
+      !(ctx.oidc.client && offline(ctx.oidc.client, code.scopes)),
     loadExistingGrant: async (ctx) => {
       const grantId =
         ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(clientId(ctx))
@@ -141,9 +141,9 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
       },
       revocation: {
         enabled: true,
-        // RFC 7009 §2.1: a client revokes its own tokens; public clients not here (issue 15).
-        allowedPolicy: async (_ctx, client, token) =>
-          client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+        // RFC 7009 §2.1: a client revokes only its own tokens; a public one too (RFC 9700
+        // §4.14.2 wants a single-page app able to end its refresh token at logout).
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
@@ -185,6 +185,19 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
       jwks: '/.well-known/jwks.json',
     },
   }
+}
+
+/**
+ * Whether a grant gets refresh tokens: it holds offline_access, which the library keeps only with
+ * prompt=consent (OIDC Core §11); a first-party client registered for offline_access needs no
+ * such prompt (issue 15).
+ */
+function offline(
+  client: { metadata(): Record<string, unknown>; scope?: string | undefined },
+  scopes: Set<string>,
+): boolean {
+  if (scopes.has('offline_access')) return true
+  return isFirstParty(client) && (client.scope ?? '').split(' ').includes('offline_access')
 }
 
 /** The team's own apps: no consent screen, and a refresh token without prompt=consent. */

@@ -52,6 +52,26 @@ export function oidcRepository(db: Db) {
         .execute()
     },
 
+    /** Every grant, token, code and browser session of a user (a new password, a disable). */
+    async removeAccount(accountId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('oidc_payloads')
+        .where('account_id', '=', accountId)
+        .executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
+
+    /** The browser sessions resting on a usersvc session: their session-bound tokens end too. */
+    async removeSessionsOn(sessionId: string): Promise<void> {
+      await db
+        .deleteFrom('oidc_payloads')
+        .where('model', '=', 'Session')
+        .where('uid', 'in', (eb) =>
+          eb.selectFrom('oidc_session_links').select('uid').where('session_id', '=', sessionId),
+        )
+        .execute()
+    },
+
     /** Everything a user's grants to a client issued, the grants too (a withdrawn consent). */
     async removeOwnedBy(accountId: string, clientId: string): Promise<number> {
       const result = await db

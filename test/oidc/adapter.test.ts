@@ -84,6 +84,29 @@ for (const dialect of dialects()) {
       await assert.rejects(tokens.consume('missing'), errors.InvalidGrant)
     })
 
+    test('a lost consume revokes what its grant issued, and the grant', async (t) => {
+      const { adapter } = await setup(t, dialect)
+      await adapter('Grant').upsert('g9', { jti: 'g9', kind: 'Grant' }, 600)
+      const codes = adapter('AuthorizationCode')
+      await codes.upsert('c9', { jti: 'c9', kind: 'AuthorizationCode', grantId: 'g9' }, 60)
+      await adapter('AccessToken').upsert(
+        'a9',
+        { jti: 'a9', kind: 'AccessToken', grantId: 'g9' },
+        60,
+      )
+      await adapter('AccessToken').upsert(
+        'a8',
+        { jti: 'a8', kind: 'AccessToken', grantId: 'g8' },
+        60,
+      )
+      await codes.consume('c9')
+      assert.ok(await adapter('AccessToken').find('a9'), 'the first consume revokes nothing')
+      await assert.rejects(codes.consume('c9'), errors.InvalidGrant)
+      assert.equal(await adapter('AccessToken').find('a9'), undefined)
+      assert.equal(await adapter('Grant').find('g9'), undefined)
+      assert.ok(await adapter('AccessToken').find('a8'), "another grant's token stays")
+    })
+
     test('a payload saved again with `consumed` stays consumed', async (t) => {
       const { adapter } = await setup(t, dialect)
       const devices = adapter('DeviceCode')

@@ -13,7 +13,14 @@ import {
   serveProvider,
   UserAgent,
 } from '../support/oidc.ts'
-import { logout, session, signUp, signUpAdmin } from '../support/requests.ts'
+import {
+  logout,
+  NEW_PASSWORD,
+  PASSWORD,
+  session,
+  signUp,
+  signUpAdmin,
+} from '../support/requests.ts'
 
 const APP_A = 'https://photos.example/callback'
 const APP_B = 'https://mail.example/callback'
@@ -212,6 +219,72 @@ for (const dialect of dialects()) {
         return true
       })
       assert.equal((await oidc.tokenIntrospection(rp, tokens.access_token)).active, false)
+      const silent = await authorize(
+        agent,
+        await authorization(rp, APP_A, { prompt: 'none' }),
+        undefined,
+      )
+      assert.equal(silent.landed.searchParams.get('error'), 'login_required')
+    })
+    test('a new password ends every grant and token the apps hold', async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const user = await signUp(provider.app, 'fay')
+      const a = await addClient(provider, { redirectUris: [APP_A] })
+      const rp = await relyingParty(provider, a.clientId, a.clientSecret)
+      const request = await authorization(rp, APP_A, {
+        scope: 'openid offline_access',
+        prompt: 'consent',
+      })
+      const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
+      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      })
+      assert.ok(tokens.refresh_token)
+      const changed = await provider.app.inject({
+        method: 'PUT',
+        url: '/user/me/password',
+        headers: { authorization: `Bearer ${user.access_token}` },
+        payload: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+      })
+      assert.equal(changed.statusCode, 204)
+      await assert.rejects(oidc.refreshTokenGrant(rp, String(tokens.refresh_token)), (error) => {
+        assert.equal((error as { error?: string }).error, 'invalid_grant')
+        return true
+      })
+      assert.equal((await oidc.tokenIntrospection(rp, tokens.access_token)).active, false)
+      await assert.rejects(oidc.fetchUserInfo(rp, tokens.access_token, user.user.id))
+    })
+
+    test("logging out of usersvc ends the tokens bound to that browser's session", async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const user = await signUp(provider.app, 'gus')
+      const a = await addClient(provider, { redirectUris: [APP_A] })
+      const rp = await relyingParty(provider, a.clientId, a.clientSecret)
+      const request = await authorization(rp, APP_A)
+      const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
+      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      })
+      assert.equal(
+        (await oidc.fetchUserInfo(rp, tokens.access_token, user.user.id)).sub,
+        user.user.id,
+      )
+      assert.equal((await logout(provider.app, user.refresh_token)).statusCode, 204)
+      await assert.rejects(oidc.fetchUserInfo(rp, tokens.access_token, user.user.id))
+    })
+
+    test('an expired usersvc session ends single sign-on', async (t) => {
+      const provider = await serveProvider(t, dialect, { REFRESH_TOKEN_TTL_SECONDS: '120' })
+      const user = await signUp(provider.app, 'hal')
+      const a = await addClient(provider, { redirectUris: [APP_A], firstParty: true })
+      const rp = await relyingParty(provider, a.clientId, a.clientSecret)
+      const agent = new UserAgent(provider)
+      await authorize(agent, await authorization(rp, APP_A), user.access_token)
+      provider.clock.advance(600)
       const silent = await authorize(
         agent,
         await authorization(rp, APP_A, { prompt: 'none' }),
