@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type Provider from 'oidc-provider'
 import type { JWK } from 'oidc-provider'
@@ -7,6 +6,7 @@ import { accountFinder, rememberedGrants } from './accounts.ts'
 import { oidcAdapter } from './adapter.ts'
 import { clientAdapter } from './client-adapter.ts'
 import { secretMatches } from './clients/repository.ts'
+import { cookieKey } from './cookie-keys.ts'
 import { followAccounts } from './follow.ts'
 import { addHooks } from './hooks.ts'
 import { sessionLinks } from './links.ts'
@@ -28,19 +28,6 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Keys for the provider's signed cookies, shared by every instance: from SIGNING_KEY_SECRET when
- * it is set, else from the EdDSA private key (a rotation then asks browsers to sign in again,
- * which a live usersvc session answers without a password).
- */
-function cookieKeys(secrets: string[], keys: JWK[]): string[] {
-  const material =
-    secrets.length > 0 ? secrets : keys.filter((k) => k.kty === 'OKP').map((k) => String(k.d))
-  return material.map((secret) =>
-    Buffer.from(hkdfSync('sha256', secret, 'usersvc', 'oidc cookies', 32)).toString('base64url'),
-  )
-}
-
 export default fp(
   async (app) => {
     const { db } = app.store
@@ -59,7 +46,7 @@ export default fp(
       const provider = buildProvider({
         issuer,
         keys,
-        cookieKeys: cookieKeys(app.config.tokens.signingKeySecrets, keys),
+        cookieKeys: [await cookieKey(db, app.sealer)],
         adapter,
         compareSecret: secretMatches,
         ttl: {

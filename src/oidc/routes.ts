@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { HSTS } from '../tls/policy.ts'
 
 // The provider's pages run no script of their own; form_post adds its script's hash
@@ -30,6 +31,7 @@ export default async function oidcRoutes(app: FastifyInstance): Promise<void> {
     const provider = await app.oidc.provider()
     if (request.url.startsWith('/oauth2/userinfo') && (await answeredForService(request, reply)))
       return
+    if (request.url.startsWith('/oauth2/logout?')) await hintOfRetiredKey(request)
     const raw = reply.raw
     raw.setHeader('cache-control', 'no-store')
     raw.setHeader('x-content-type-options', 'nosniff')
@@ -62,6 +64,33 @@ export default async function oidcRoutes(app: FastifyInstance): Promise<void> {
     reply.header('cache-control', 'no-store')
     await reply.send({ sub: found.clientId })
     return true
+  }
+
+  /**
+   * An RP keeps the ID token for the whole session and sends it at logout, but the provider
+   * holds only the active keys: after a rotation the hint would not verify and "Sign out" would
+   * fail. A hint signed by a key no longer active only names its client (as `client_id` does,
+   * OpenID RP-Initiated Logout §2): the user still confirms, and the post-logout URI must still
+   * be that client's.
+   */
+  async function hintOfRetiredKey(request: FastifyRequest) {
+    const url = new URL(request.raw.url ?? '/', app.oidc.issuer)
+    const hint = url.searchParams.get('id_token_hint')
+    if (!hint) return
+    let kid: string | undefined
+    let audience: unknown
+    try {
+      kid = decodeProtectedHeader(hint).kid
+      audience = decodeJwt(hint).aud
+    } catch {
+      return // not a JWT: the library answers that
+    }
+    const active = (await app.keys.providerKeys()).map((key) => key.kid)
+    const client = Array.isArray(audience) ? audience[0] : audience
+    if (!kid || active.includes(kid) || typeof client !== 'string') return
+    url.searchParams.delete('id_token_hint')
+    if (!url.searchParams.has('client_id')) url.searchParams.set('client_id', client)
+    request.raw.url = `${url.pathname}${url.search}`
   }
 
   const hide = { schema: { hide: true } }

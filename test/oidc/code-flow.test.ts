@@ -9,11 +9,12 @@ import {
   addClient,
   authorization,
   authorize,
+  interactionUid,
   relyingParty,
   serveProvider,
   UserAgent,
 } from '../support/oidc.ts'
-import { signUp } from '../support/requests.ts'
+import { session, signUp } from '../support/requests.ts'
 
 const CALLBACK = 'https://app.example/callback'
 
@@ -224,7 +225,18 @@ for (const dialect of dialects()) {
       })
       const oldKid = decodeProtectedHeader(String(old.id_token)).kid
 
+      // A sign-in under way when the keys rotate goes on (the provider's cookies outlive it).
+      const midway = await authorization(rp, CALLBACK, { prompt: 'login' })
+      const { url: interaction } = await agent.go(midway.url.href)
+      const uid = interactionUid(interaction)
+      assert.ok(uid)
       const newKid = await provider.app.keys.rotate()
+      const fresh0 = await session(provider.app, 'frank')
+      const answer = await agent.interact(uid, 'login', fresh0.access_token)
+      assert.equal(answer.status, 200, JSON.stringify(answer.body))
+      const { url: back } = await agent.go(String(answer.body.redirect))
+      assert.ok(new URL(back).searchParams.get('code'), 'a code after the rotation')
+
       // An authorization begun before the rotation finishes after it (all state is in the store).
       const during = await authorization(rp, CALLBACK)
       const second = await authorize(agent, during, user.access_token)

@@ -292,5 +292,55 @@ for (const dialect of dialects()) {
       )
       assert.equal(silent.landed.searchParams.get('error'), 'login_required')
     })
+    test('RP-initiated logout with an ID token signed before a key rotation', async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const user = await signUp(provider.app, 'ida')
+      const a = await addClient(provider, {
+        redirectUris: [APP_A],
+        postLogoutRedirectUris: ['https://photos.example/bye'],
+        firstParty: true,
+      })
+      const rp = await relyingParty(provider, a.clientId, a.clientSecret)
+      const agent = new UserAgent(provider)
+      const request = await authorization(rp, APP_A)
+      const { landed } = await authorize(agent, request, user.access_token)
+      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      })
+      await provider.app.keys.rotate()
+      const end = oidc.buildEndSessionUrl(rp, {
+        id_token_hint: String(tokens.id_token),
+        post_logout_redirect_uri: 'https://photos.example/bye',
+        state: 'after-rotation',
+      })
+      const question = await agent.request(end.href)
+      assert.equal(question.status, 200)
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(await question.text())?.[1]
+      assert.ok(xsrf)
+      const confirmed = await agent.request('/oauth2/logout/confirm', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf, logout: 'yes' }),
+      })
+      assert.equal(confirmed.status, 303)
+      const back = new URL(String(confirmed.headers.get('location')))
+      assert.equal(back.origin + back.pathname, 'https://photos.example/bye')
+      assert.equal(back.searchParams.get('state'), 'after-rotation')
+      const renewed = await provider.app.inject({
+        method: 'POST',
+        url: '/session/refresh',
+        payload: { refresh_token: user.refresh_token },
+      })
+      assert.equal(renewed.statusCode, 401)
+
+      // The hint names its client: another client's post-logout URI is still refused.
+      const other = oidc.buildEndSessionUrl(rp, {
+        id_token_hint: String(tokens.id_token),
+        post_logout_redirect_uri: 'https://evil.example/bye',
+      })
+      assert.equal((await agent.request(other.href)).status, 400)
+    })
   })
 }
