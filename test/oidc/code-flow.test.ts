@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { decodeProtectedHeader } from 'jose'
 import * as oidc from 'openid-client'
+import { clientServiceOf } from '../../src/oidc/clients/routes.ts'
 import { dialects } from '../support/harness.ts'
 import {
   addClient,
@@ -119,11 +120,8 @@ for (const dialect of dialects()) {
       const client = await addClient(provider, { redirectUris: [CALLBACK], firstParty: true })
       const rp = await relyingParty(provider, client.clientId, client.clientSecret)
       const request = await authorization(rp, CALLBACK, { scope: 'openid offline_access' })
-      const { landed, prompts } = await authorize(
-        new UserAgent(provider),
-        request,
-        user.access_token,
-      )
+      const agent = new UserAgent(provider)
+      const { landed, prompts } = await authorize(agent, request, user.access_token)
       assert.deepEqual(prompts, ['login'])
       const tokens = await oidc.authorizationCodeGrant(rp, landed, {
         pkceCodeVerifier: request.verifier,
@@ -131,12 +129,34 @@ for (const dialect of dialects()) {
         expectedNonce: request.nonce,
       })
       assert.ok(tokens.refresh_token)
-      assert.ok(await oidc.refreshTokenGrant(rp, String(tokens.refresh_token)))
+      const renewed = await oidc.refreshTokenGrant(rp, String(tokens.refresh_token))
       const consents = await provider.app.store.db
         .selectFrom('oauth_consents')
         .selectAll()
         .execute()
       assert.equal(consents.length, 0)
+
+      // Registered without offline_access: no refresh token, first-party or not.
+      const plain = await addClient(provider, {
+        redirectUris: [CALLBACK],
+        firstParty: true,
+        scope: 'openid',
+      })
+      const plainRp = await relyingParty(provider, plain.clientId, plain.clientSecret)
+      const asked = await authorization(plainRp, CALLBACK, { scope: 'openid' })
+      const none = await authorize(agent, asked, user.access_token)
+      const noRefresh = await oidc.authorizationCodeGrant(plainRp, none.landed, {
+        pkceCodeVerifier: asked.verifier,
+        expectedState: asked.state,
+        expectedNonce: asked.nonce,
+      })
+      assert.equal(noRefresh.refresh_token, undefined)
+
+      // No longer first-party: what nobody consented to ends, and the app must ask.
+      await clientServiceOf(provider.app).update(client.clientId, { first_party: false })
+      await assert.rejects(oidc.refreshTokenGrant(rp, String(renewed.refresh_token)))
+      const again = await authorize(agent, await authorization(rp, CALLBACK), user.access_token)
+      assert.deepEqual(again.prompts, ['consent'])
     })
 
     test('consent is remembered across sessions, and withdrawing it ends the tokens', async (t) => {
@@ -258,6 +278,29 @@ for (const dialect of dialects()) {
         keys: { kid: string }[]
       }
       assert.ok(jwks.keys.some((k) => k.kid === oldKid))
+    })
+    test('a public client: PKCE, no secret, and it can revoke its own refresh token', async (t) => {
+      const provider = await serveProvider(t, dialect)
+      const user = await signUp(provider.app, 'gina')
+      const spa = await addClient(provider, { authMethod: 'none', redirectUris: [CALLBACK] })
+      assert.equal(spa.clientSecret, undefined)
+      const rp = await relyingParty(provider, spa.clientId)
+      const request = await authorization(rp, CALLBACK, {
+        scope: 'openid offline_access',
+        prompt: 'consent',
+      })
+      const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
+      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
+        pkceCodeVerifier: request.verifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      })
+      assert.ok(tokens.refresh_token)
+      await oidc.tokenRevocation(rp, String(tokens.refresh_token))
+      await assert.rejects(oidc.refreshTokenGrant(rp, String(tokens.refresh_token)), (error) => {
+        assert.equal((error as { error?: string }).error, 'invalid_grant')
+        return true
+      })
     })
   })
 }

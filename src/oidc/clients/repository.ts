@@ -110,8 +110,13 @@ export function clientsRepository(db: Db) {
      * Removes the client with the provider's rows of it (its grants, codes and tokens); its
      * consents go by the foreign key's cascade. Whether it was there. Run it in a transaction.
      */
-    async remove(clientId: string): Promise<boolean> {
+    /** Every grant, code and token the client holds. */
+    async endGrants(clientId: string): Promise<void> {
       await db.deleteFrom('oidc_payloads').where('client_id', '=', clientId).execute()
+    },
+
+    async remove(clientId: string): Promise<boolean> {
+      await this.endGrants(clientId)
       const result = await db
         .deleteFrom('oauth_clients')
         .where('client_id', '=', clientId)

@@ -113,6 +113,9 @@ export function createClientService({ db, clock, record }: ClientServiceOptions)
         clock.now(),
       )
       if (!updated) throw noSuchClient()
+      // A first-party client's grants were made without asking anyone: once it is no longer
+      // first-party, they end, and it asks for consent like any other app.
+      if (current.firstParty && !updated.firstParty) await clients.endGrants(clientId)
       return updated
     },
 
