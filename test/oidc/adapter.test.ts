@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -22,6 +22,9 @@ async function setup(t: TestContext, dialect: 'sqlite' | 'postgres') {
 
 const rowCount = async (store: Store) =>
   (await store.db.selectFrom('oidc_payloads').select('id').execute()).length
+
+/** How a bearer value's row is keyed: its SHA-256, never the value (adapter.ts HASHED). */
+const stored = (value: string) => createHash('sha256').update(value).digest('base64url')
 
 for (const dialect of dialects()) {
   describe(`the OpenID provider's store (${dialect})`, () => {
@@ -107,6 +110,27 @@ for (const dialect of dialects()) {
       assert.ok(await adapter('AccessToken').find('a8'), "another grant's token stays")
     })
 
+    test('bearer values are stored as their SHA-256 only; a Session keeps its id', async (t) => {
+      const { adapter, store } = await setup(t, dialect)
+      await adapter('RefreshToken').upsert(
+        'secret-r',
+        { jti: 'secret-r', kind: 'RefreshToken' },
+        60,
+      )
+      await adapter('Session').upsert(
+        'cookie-s',
+        { jti: 'cookie-s', kind: 'Session', uid: 'u' },
+        60,
+      )
+      const rows = await store.db.selectFrom('oidc_payloads').select(['id', 'payload']).execute()
+      assert.ok(!JSON.stringify(rows).includes('secret-r'))
+      assert.deepEqual(rows.map((r) => r.id).sort(), ['cookie-s', stored('secret-r')].sort())
+      assert.deepEqual(await adapter('RefreshToken').find('secret-r'), {
+        jti: 'secret-r',
+        kind: 'RefreshToken',
+      })
+    })
+
     test('a payload saved again with `consumed` stays consumed', async (t) => {
       const { adapter } = await setup(t, dialect)
       const devices = adapter('DeviceCode')
@@ -145,7 +169,7 @@ for (const dialect of dialects()) {
       assert.deepEqual(
         left.map((r) => ({ ...r })),
         [
-          { model: 'AccessToken', id: 'a2' },
+          { model: 'AccessToken', id: stored('a2') },
           { model: 'Grant', id: 'g1' },
         ],
       )
@@ -174,10 +198,7 @@ for (const dialect of dialects()) {
       assert.equal(await repository.prune(clock.now(), 2), 1)
       assert.equal(await repository.prune(clock.now(), 2), 0)
       const left = await store.db.selectFrom('oidc_payloads').select('id').orderBy('id').execute()
-      assert.deepEqual(
-        left.map((r) => r.id),
-        ['forever', 'live'],
-      )
+      assert.deepEqual(left.map((r) => r.id).sort(), ['forever', stored('live')].sort())
     })
 
     test('oidc-provider issues a client_credentials token into oidc_payloads and introspects it', async (t) => {
@@ -233,7 +254,13 @@ for (const dialect of dialects()) {
       // Its expiry counts from our (frozen) clock, not from Date.now().
       assert.deepEqual(
         rows.map((r) => ({ ...r, expires_at: toDate(r.expires_at as string).toISOString() })),
-        [{ model: 'ClientCredentials', id: access_token, expires_at: '2026-12-07T12:10:00.000Z' }],
+        [
+          {
+            model: 'ClientCredentials',
+            id: stored(String(access_token)),
+            expires_at: '2026-12-07T12:10:00.000Z',
+          },
+        ],
       )
 
       const introspection = await post('/token/introspection', { token: access_token as string })
