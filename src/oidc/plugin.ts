@@ -19,6 +19,8 @@ const PRUNE_BATCH = 1000
 export interface Oidc {
   /** The provider over the current signing keys (rebuilt when they rotate). */
   provider(): Promise<Provider>
+  /** Its request handler (Koa's, composed once per provider). */
+  handler(): Promise<ReturnType<Provider['callback']>>
   issuer: string
 }
 
@@ -57,7 +59,8 @@ export default fp(
         sessionAlive: async (uid) => (await links.liveSession(uid, app.clock.now())) !== undefined,
         rememberedGrant: rememberedGrants(db),
       })
-      // X-Forwarded-* reach it only as routes.ts sets them from what Fastify established.
+      // Koa's proxy mode: routes.ts replaces X-Forwarded-* with what Fastify established (the
+      // interaction routes hand it requests too, but only for their cookies).
       provider.proxy = true
       addHooks(provider, {
         links,
@@ -72,7 +75,9 @@ export default fp(
       return provider
     }
 
-    let built: { kids: string; provider: Provider } | undefined
+    let built:
+      | { kids: string; provider: Provider; handler: ReturnType<Provider['callback']> }
+      | undefined
     let building: Promise<Provider> | undefined
     async function provider(): Promise<Provider> {
       const keys = await app.keys.providerKeys()
@@ -80,7 +85,7 @@ export default fp(
       if (built && built.kids === kids) return built.provider
       building ??= build(keys).then(
         (fresh) => {
-          built = { kids, provider: fresh }
+          built = { kids, provider: fresh, handler: fresh.callback() }
           building = undefined
           return fresh
         },
@@ -91,7 +96,12 @@ export default fp(
       )
       return building
     }
-    app.decorate('oidc', { provider, issuer })
+    async function handler() {
+      await provider()
+      if (!built) throw new Error('the OpenID provider is not built')
+      return built.handler
+    }
+    app.decorate('oidc', { provider, handler, issuer })
 
     const prune = async () => {
       try {

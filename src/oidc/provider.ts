@@ -7,10 +7,9 @@ import Provider, {
   type JWK,
   type KoaContextWithOIDC,
 } from 'oidc-provider'
+import { SCOPES } from './clients/metadata.ts'
 import { errorPage, logoutPage, signedOutPage } from './pages.ts'
 
-/** Scopes a client may ask for, and the claims each releases (OIDC Core §5.4). */
-export const SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const
 export const ACR_VALUES = ['aal1', 'aal2'] as const
 
 export interface ProviderOptions {

@@ -28,7 +28,7 @@ export default async function oidcRoutes(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null))
 
   async function forward(request: FastifyRequest, reply: FastifyReply) {
-    const provider = await app.oidc.provider()
+    const handle = await app.oidc.handler()
     if (request.url.startsWith('/oauth2/userinfo') && (await answeredForService(request, reply)))
       return
     if (request.url.startsWith('/oauth2/logout?')) await hintOfRetiredKey(request)
@@ -48,7 +48,7 @@ export default async function oidcRoutes(app: FastifyInstance): Promise<void> {
     headers['x-forwarded-host'] = issuerHost
     headers['x-forwarded-for'] = request.ip
     reply.hijack()
-    provider.callback()(request.raw, raw)
+    handle(request.raw, raw)
   }
 
   /**
