@@ -65,7 +65,14 @@ export function oidcAdapter({ db, clock, events, clients }: OidcAdapterOptions):
       id: keyOf(model, id),
       payload: JSON.stringify(HASHED.has(model) ? kept : payload),
       grantId: GRANTABLE.includes(model) ? (payload.grantId ?? null) : null,
-      uid: model === 'Session' ? (payload.uid ?? null) : null,
+      // A Session's own uid; for a token that ends with its browser session, that session's uid
+      // (so an ended usersvc session can end them: repository.ts removeSessionBound).
+      uid:
+        model === 'Session'
+          ? (payload.uid ?? null)
+          : payload.expiresWithSession
+            ? (payload.sessionUid ?? null)
+            : null,
       userCode: payload.userCode ?? null,
       expiresAt: typeof expiresIn === 'number' ? new Date(now.getTime() + expiresIn * 1000) : null,
       // DeviceCode and others carry `consumed` in their payload when saved again.

@@ -9,8 +9,8 @@ const ACCOUNT_CHANGES: EventType[] = ['user.password_changed', 'user.disabled', 
 /**
  * What the provider issued follows the account, in the transaction of the change: a new
  * password, a disable or a deletion ends every grant and token (a recovered account keeps no
- * attacker's refresh token); an ended usersvc session ends the browser sessions resting on it,
- * and with them single sign-on and the tokens bound to it.
+ * attacker's refresh token); an ended usersvc session ends the tokens bound to the browser
+ * sessions resting on it (single sign-on then asks again: provider.ts).
  */
 export function followAccounts(events: Events): void {
   for (const type of ACCOUNT_CHANGES) {
@@ -20,7 +20,7 @@ export function followAccounts(events: Events): void {
   }
   events.follow('session.ended', async (trx, event) => {
     const rows = oidcRepository(trx)
-    await rows.removeSessionsOn(String(event.data.session_id))
+    await rows.removeSessionBound(String(event.data.session_id))
     if (event.subject && ENDS_EVERYTHING.has(String(event.data.reason))) {
       await rows.removeAccount(event.subject.user_id)
     }

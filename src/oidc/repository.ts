@@ -61,11 +61,16 @@ export function oidcRepository(db: Db) {
       return Number(result.numDeletedRows)
     },
 
-    /** The browser sessions resting on a usersvc session: their session-bound tokens end too. */
-    async removeSessionsOn(sessionId: string): Promise<void> {
+    /**
+     * The codes and tokens bound to the browser sessions resting on a usersvc session (those
+     * issued without offline_access). The browser sessions themselves stay: a sign-in under way
+     * in them goes on, and single sign-on asks again (provider.ts `usersvc_session_ended`).
+     */
+    async removeSessionBound(sessionId: string): Promise<void> {
       await db
         .deleteFrom('oidc_payloads')
-        .where('model', '=', 'Session')
+        // The models that carry a browser session's uid; listed, so (model, uid) is the index.
+        .where('model', 'in', ['AccessToken', 'RefreshToken', 'AuthorizationCode'])
         .where('uid', 'in', (eb) =>
           eb.selectFrom('oidc_session_links').select('uid').where('session_id', '=', sessionId),
         )
