@@ -10,6 +10,7 @@ import {
   addClient,
   authorization,
   authorize,
+  exchange,
   interactionUid,
   relyingParty,
   serveProvider,
@@ -33,11 +34,7 @@ for (const dialect of dialects()) {
       assert.equal(landed.origin + landed.pathname, CALLBACK)
       assert.equal(landed.searchParams.get('state'), request.state)
 
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       const claims = tokens.claims()
       assert.ok(claims)
       assert.equal(claims.iss, provider.origin)
@@ -69,11 +66,7 @@ for (const dialect of dialects()) {
       })
       const request = await authorization(rp, CALLBACK, { scope: 'openid email' })
       const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.equal(decodeProtectedHeader(String(tokens.id_token)).alg, 'RS256')
       assert.equal(tokens.claims()?.sub, user.user.id)
       const info = await oidc.fetchUserInfo(rp, tokens.access_token, user.user.id)
@@ -90,11 +83,7 @@ for (const dialect of dialects()) {
         prompt: 'consent',
       })
       const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
-      const first = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const first = await exchange(rp, landed, request)
       assert.ok(first.refresh_token)
       const second = await oidc.refreshTokenGrant(rp, String(first.refresh_token))
       assert.ok(second.refresh_token)
@@ -123,11 +112,7 @@ for (const dialect of dialects()) {
       const agent = new UserAgent(provider)
       const { landed, prompts } = await authorize(agent, request, user.access_token)
       assert.deepEqual(prompts, ['login'])
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.ok(tokens.refresh_token)
       const renewed = await oidc.refreshTokenGrant(rp, String(tokens.refresh_token))
       const consents = await provider.app.store.db
@@ -145,11 +130,7 @@ for (const dialect of dialects()) {
       const plainRp = await relyingParty(provider, plain.clientId, plain.clientSecret)
       const asked = await authorization(plainRp, CALLBACK, { scope: 'openid' })
       const none = await authorize(agent, asked, user.access_token)
-      const noRefresh = await oidc.authorizationCodeGrant(plainRp, none.landed, {
-        pkceCodeVerifier: asked.verifier,
-        expectedState: asked.state,
-        expectedNonce: asked.nonce,
-      })
+      const noRefresh = await exchange(plainRp, none.landed, asked)
       assert.equal(noRefresh.refresh_token, undefined)
 
       // No longer first-party: what nobody consented to ends, and the app must ask.
@@ -167,11 +148,7 @@ for (const dialect of dialects()) {
       const first = await authorization(rp, CALLBACK, { scope: 'openid profile' })
       const one = await authorize(new UserAgent(provider), first, user.access_token)
       assert.deepEqual(one.prompts, ['login', 'consent'])
-      const tokens = await oidc.authorizationCodeGrant(rp, one.landed, {
-        pkceCodeVerifier: first.verifier,
-        expectedState: first.state,
-        expectedNonce: first.nonce,
-      })
+      const tokens = await exchange(rp, one.landed, first)
 
       // Another browser: signing in is needed, consenting again is not.
       const again = await authorization(rp, CALLBACK, { scope: 'openid profile' })
@@ -238,11 +215,7 @@ for (const dialect of dialects()) {
       const agent = new UserAgent(provider)
       const before = await authorization(rp, CALLBACK)
       const first = await authorize(agent, before, user.access_token)
-      const old = await oidc.authorizationCodeGrant(rp, first.landed, {
-        pkceCodeVerifier: before.verifier,
-        expectedState: before.state,
-        expectedNonce: before.nonce,
-      })
+      const old = await exchange(rp, first.landed, before)
       const oldKid = decodeProtectedHeader(String(old.id_token)).kid
 
       // A sign-in under way when the keys rotate goes on (the provider's cookies outlive it).
@@ -263,11 +236,7 @@ for (const dialect of dialects()) {
       // A relying party that has not cached the JWKS (openid-client refetches on a new kid only
       // after its 30 s cool-down).
       const later = await relyingParty(provider, client.clientId, client.clientSecret)
-      const fresh = await oidc.authorizationCodeGrant(later, second.landed, {
-        pkceCodeVerifier: during.verifier,
-        expectedState: during.state,
-        expectedNonce: during.nonce,
-      })
+      const fresh = await exchange(later, second.landed, during)
       const kid = decodeProtectedHeader(String(fresh.id_token)).kid
       assert.equal(kid, newKid)
       assert.notEqual(kid, oldKid)
@@ -290,11 +259,7 @@ for (const dialect of dialects()) {
         prompt: 'consent',
       })
       const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.ok(tokens.refresh_token)
       await oidc.tokenRevocation(rp, String(tokens.refresh_token))
       await assert.rejects(oidc.refreshTokenGrant(rp, String(tokens.refresh_token)), (error) => {

@@ -8,6 +8,7 @@ import {
   addClient,
   authorization,
   authorize,
+  exchange,
   interactionUid,
   relyingParty,
   serveProvider,
@@ -46,11 +47,7 @@ for (const dialect of dialects()) {
       const request = await authorization(rpC, APP_B)
       const third = await authorize(agent, request, undefined)
       assert.deepEqual(third.prompts, [])
-      const tokens = await oidc.authorizationCodeGrant(rpC, third.landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rpC, third.landed, request)
       assert.equal(tokens.claims()?.sub, user.user.id)
       assert.deepEqual(tokens.claims()?.amr, ['pwd'])
     })
@@ -127,11 +124,7 @@ for (const dialect of dialects()) {
       const agent = new UserAgent(provider)
       const request = await authorization(rp, APP_A)
       const { landed } = await authorize(agent, request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
 
       const wrong = oidc.buildEndSessionUrl(rp, {
         id_token_hint: String(tokens.id_token),
@@ -199,11 +192,7 @@ for (const dialect of dialects()) {
       const agent = new UserAgent(provider)
       const request = await authorization(rp, APP_A, { scope: 'openid offline_access' })
       const { landed } = await authorize(agent, request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.ok(tokens.refresh_token)
 
       const disabled = await provider.app.inject({
@@ -236,11 +225,7 @@ for (const dialect of dialects()) {
         prompt: 'consent',
       })
       const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.ok(tokens.refresh_token)
       const changed = await provider.app.inject({
         method: 'PUT',
@@ -264,11 +249,7 @@ for (const dialect of dialects()) {
       const rp = await relyingParty(provider, a.clientId, a.clientSecret)
       const request = await authorization(rp, APP_A)
       const { landed } = await authorize(new UserAgent(provider), request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       assert.equal(
         (await oidc.fetchUserInfo(rp, tokens.access_token, user.user.id)).sub,
         user.user.id,
@@ -304,11 +285,7 @@ for (const dialect of dialects()) {
       const agent = new UserAgent(provider)
       const request = await authorization(rp, APP_A)
       const { landed } = await authorize(agent, request, user.access_token)
-      const tokens = await oidc.authorizationCodeGrant(rp, landed, {
-        pkceCodeVerifier: request.verifier,
-        expectedState: request.state,
-        expectedNonce: request.nonce,
-      })
+      const tokens = await exchange(rp, landed, request)
       await provider.app.keys.rotate()
       const end = oidc.buildEndSessionUrl(rp, {
         id_token_hint: String(tokens.id_token),

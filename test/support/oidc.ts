@@ -252,3 +252,12 @@ export async function authorize(
   }
   throw new Error('too many interactions')
 }
+
+/** The code at `landed` for tokens, with every check openid-client makes (PKCE, state, nonce). */
+export function exchange(rp: oidc.Configuration, landed: URL, request: Authorization) {
+  return oidc.authorizationCodeGrant(rp, landed, {
+    pkceCodeVerifier: request.verifier,
+    expectedState: request.state,
+    expectedNonce: request.nonce,
+  })
+}
