@@ -8,6 +8,7 @@ import {
   addClient,
   authorization,
   authorize,
+  confirmLogout,
   exchange,
   interactionUid,
   relyingParty,
@@ -139,18 +140,7 @@ for (const dialect of dialects()) {
         post_logout_redirect_uri: 'https://photos.example/bye',
         state: 'bye-state',
       })
-      const question = await agent.request(end.href)
-      assert.equal(question.status, 200)
-      const html = await question.text()
-      const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1]
-      assert.ok(xsrf, 'the page asks before signing out (a form with its xsrf)')
-      const confirmed = await agent.request('/oauth2/logout/confirm', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ xsrf, logout: 'yes' }),
-      })
-      assert.equal(confirmed.status, 303)
-      const back = new URL(String(confirmed.headers.get('location')))
+      const back = await confirmLogout(agent, end)
       assert.equal(back.origin + back.pathname, 'https://photos.example/bye')
       assert.equal(back.searchParams.get('state'), 'bye-state')
 
@@ -292,17 +282,7 @@ for (const dialect of dialects()) {
         post_logout_redirect_uri: 'https://photos.example/bye',
         state: 'after-rotation',
       })
-      const question = await agent.request(end.href)
-      assert.equal(question.status, 200)
-      const xsrf = /name="xsrf" value="([^"]+)"/.exec(await question.text())?.[1]
-      assert.ok(xsrf)
-      const confirmed = await agent.request('/oauth2/logout/confirm', {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ xsrf, logout: 'yes' }),
-      })
-      assert.equal(confirmed.status, 303)
-      const back = new URL(String(confirmed.headers.get('location')))
+      const back = await confirmLogout(agent, end)
       assert.equal(back.origin + back.pathname, 'https://photos.example/bye')
       assert.equal(back.searchParams.get('state'), 'after-rotation')
       const renewed = await provider.app.inject({

@@ -1,5 +1,6 @@
 // OpenID provider tests: the whole app over HTTPS on a port chosen first (the issuer is its
 // origin), and openid-client — a certified relying party — talking to it through the local CA.
+import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { TestContext } from 'node:test'
@@ -260,4 +261,22 @@ export function exchange(rp: oidc.Configuration, landed: URL, request: Authoriza
     expectedState: request.state,
     expectedNonce: request.nonce,
   })
+}
+
+/**
+ * RP-initiated logout as a browser goes through it: the question page (which must ask, with its
+ * xsrf form), then "Sign out". Returns where the provider sends the browser.
+ */
+export async function confirmLogout(agent: UserAgent, endSession: URL): Promise<URL> {
+  const question = await agent.request(endSession.href)
+  assert.equal(question.status, 200)
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(await question.text())?.[1]
+  assert.ok(xsrf, 'the page asks before signing out (a form with its xsrf)')
+  const confirmed = await agent.request('/oauth2/logout/confirm', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  })
+  assert.equal(confirmed.status, 303)
+  return new URL(String(confirmed.headers.get('location')))
 }
