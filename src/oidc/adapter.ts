@@ -80,7 +80,7 @@ export function oidcAdapter({ db, clock, events, clients }: OidcAdapterOptions):
       accountId: payload.accountId ?? null,
       clientId: payload.clientId ?? null,
     }
-    if (!events || !ISSUED.has(model)) return oidcRepository(db).upsert(row)
+    if (!events || !ISSUED.has(model)) return rows.upsert(row)
     await db.transaction().execute(async (trx) => {
       await oidcRepository(trx).upsert(row)
       const user = payload.accountId ?? null

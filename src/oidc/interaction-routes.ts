@@ -183,10 +183,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const clientId = String(found.params.client_id)
       const clientName = (await provider.Client.find(clientId))?.clientName ?? clientId
       const scopes = words(found.params.scope)
-      const grant = found.grantId
-        ? ((await provider.Grant.find(found.grantId)) ??
-          new provider.Grant({ accountId, clientId }))
-        : new provider.Grant({ accountId, clientId })
+      const grant =
+        (found.grantId && (await provider.Grant.find(found.grantId))) ||
+        new provider.Grant({ accountId, clientId })
       grant.addOIDCScope(scopes.join(' '))
       const grantId = await grant.save()
       await db.transaction().execute(async (trx) => {

@@ -4,9 +4,10 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { TestContext } from 'node:test'
+import type { ClientMetadata } from 'oidc-provider'
 import * as oidc from 'openid-client'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { hashSecret } from '../../src/oidc/clients/repository.ts'
+import { clientsRepository, hashSecret } from '../../src/oidc/clients/repository.ts'
 import { loadTlsCredentials } from '../../src/tls/credentials.ts'
 import { type DialectName, type Harness, makeApp, tempDir } from './harness.ts'
 import { freePort } from './ports.ts'
@@ -85,19 +86,16 @@ export async function addClient(
     scope: seed.scope ?? 'openid profile email offline_access',
     ...(seed.jwks ? { jwks: seed.jwks } : {}),
   }
-  const now = provider.clock.now().toISOString()
-  await provider.app.store.db
-    .insertInto('oauth_clients')
-    .values({
-      client_id: clientId,
+  await clientsRepository(provider.app.store.db).insert(
+    {
+      clientId,
       name: metadata.client_name,
-      metadata: JSON.stringify(metadata),
-      secret_hash: secret ? hashSecret(secret) : null,
-      first_party: seed.firstParty ? 1 : 0,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute()
+      firstParty: seed.firstParty === true,
+      metadata: metadata as ClientMetadata,
+      secretHash: secret ? hashSecret(secret) : null,
+    },
+    provider.clock.now(),
+  )
   return { clientId, ...(secret ? { clientSecret: secret } : {}) }
 }
 
