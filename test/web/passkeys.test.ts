@@ -141,6 +141,8 @@ test('a change that needs the second factor: “sign in again” with it, then b
     assert.equal(await page.locator('[data-field="step-up"]').isVisible(), false)
     await addPasskey(page, 'Laptop')
     await status(page, 'The passkey was added.')
+    // The status can come before the list is drawn again: wait for the new entry.
+    await factorList(page).nth(1).waitFor()
     assert.equal(await factorList(page).count(), 2)
 
     // Both offered at the second step: the code, or the passkey beside it.
